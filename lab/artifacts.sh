@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build the pinned Go artifacts of lab/artifacts.tsv (all, or the names given), cached by
+# version outside the repository, and record each binary's sha256 beside it. Writes
+# $NUAGERIE_ARTIFACT_DIR/lab-artifacts.yml, which the lab and molecule read to hand the
+# roles an artifact exactly as production does: a controller-side path plus its sha256.
+#
+# Usage: lab/artifacts.sh [name ...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${NUAGERIE_ARTIFACT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nuagerie/artifacts}
+mkdir -p "$dir"
+
+want=("$@")
+selected() { ((${#want[@]} == 0)) && return 0; local n; for n in "${want[@]}"; do [[ $n == "$1" ]] && return 0; done; return 1; }
+
+while IFS=$'\t' read -r name pkg version deps; do
+  [[ -z $name || $name == \#* ]] && continue
+  selected "$name" || continue
+  out=$dir/$name/$version
+  if [[ ! -x $out/$name || ! -s $out/$name.sha256 ]]; then
+    if [[ $deps != - ]]; then
+      missing=()
+      for d in ${deps//,/ }; do dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'ok installed' || missing+=("$d"); done
+      if ((${#missing[@]})); then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      fi
+    fi
+    echo "artifacts: building $name $version (go install $pkg@$version)"
+    start=$SECONDS
+    mkdir -p "$out.tmp"
+    GOBIN=$out.tmp GOFLAGS=-trimpath go install "$pkg@$version"
+    rm -rf "$out" && mv "$out.tmp" "$out"
+    (cd "$out" && sha256sum "$name" | cut -d' ' -f1 >"$name.sha256")
+    echo "artifacts: built $name in $((SECONDS - start)) s"
+  fi
+  echo "artifacts: $name $version sha256 $(cat "$out/$name.sha256")"
+done <"$here/artifacts.tsv"
+
+# The manifest lists every artifact present in the cache at its pinned version.
+{
+  echo "# Written by lab/artifacts.sh: the lab's artifacts (controller-side path + sha256)."
+  echo "nuagerie_lab_artifacts:"
+  while IFS=$'\t' read -r name pkg version deps; do
+    [[ -z $name || $name == \#* ]] && continue
+    bin=$dir/$name/$version/$name
+    [[ -x $bin ]] || continue
+    printf '  %s:\n    path: %s\n    sha256: %s\n    version: "%s"\n' "$name" "$bin" "$(cat "$bin.sha256")" "$version"
+  done <"$here/artifacts.tsv"
+} >"$dir/lab-artifacts.yml"
