@@ -1,0 +1,193 @@
+"""Nuagerie derived secrets: HMAC-SHA256 of one vaulted master key.
+
+Pure functions (no I/O, no Ansible state). A secret is::
+
+    encode(HMAC-SHA256(key=master_key, msg=label))
+
+where ``label`` is an unambiguous, length-prefixed encoding of its fields::
+
+    label = lp("nuagerie/v1") || lp(scope) || lp(purpose) || lp(slug) || lp(str(rotation))
+    lp(x) = 4-byte big-endian length of UTF-8(x) || UTF-8(x)
+
+``scope`` is ``space`` or ``farm`` (farm secrets have an empty slug), so a farm secret never equals
+a space secret, and length prefixes make (slug ``a``, purpose ``b-c``) and (slug ``a-b``,
+purpose ``c``) different messages. Changing any field (for example one purpose's rotation
+counter of one space) changes only that secret.
+
+``encode`` maps the 256-bit MAC to 32 characters ``[A-Z][a-z][0-9]_`` followed by 28 characters
+of ``[A-Za-z0-9]``: about 179 bits, safe unquoted in shell, SQL string literals, Redis
+``>password`` ACL rules, URLs (unreserved characters), YAML and PHP single-quoted strings, within
+MinIO's 8..40 characters for secret keys, and satisfying a Nextcloud password policy that
+enforces upper case, lower case, digits and special characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+#: Per-space secret purposes, in record order. Each has its own rotation counter.
+SPACE_PURPOSES = ("db_password", "s3_secret_key", "redis_password", "admin_password")
+
+#: Shortest accepted master key (characters of the vaulted string).
+MASTER_KEY_MIN_LENGTH = 32
+
+#: Length of every derived secret.
+SECRET_LENGTH = 32
+
+_VERSION = "nuagerie/v1"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_DIGITS = "0123456789"
+_ALNUM = _UPPER + _LOWER + _DIGITS
+
+
+def _lp(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    return len(raw).to_bytes(4, "big") + raw
+
+
+def secret_label(scope: str, purpose: str, slug: str, rotation: int) -> bytes:
+    """Build the HMAC message of one secret (domain-separated, length-prefixed).
+
+    :param scope: ``space`` or ``farm``.
+    :param purpose: what the secret is for, e.g. ``db_password``.
+    :param slug: the space slug (``""`` for farm secrets).
+    :param rotation: rotation counter, >= 0.
+    :returns: the message bytes.
+    """
+    return _lp(_VERSION) + _lp(scope) + _lp(purpose) + _lp(slug) + _lp(str(rotation))
+
+
+def encode_secret(mac: bytes) -> str:
+    """Encode a MAC into the consumer-safe secret alphabet (see module docstring).
+
+    :param mac: 32 bytes of HMAC-SHA256 output.
+    :returns: a 32-character secret.
+    """
+    number = int.from_bytes(mac, "big")
+    chars = []
+    for alphabet in (_UPPER, _LOWER, _DIGITS):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    chars.append("_")
+    for _ in range(SECRET_LENGTH - 4):
+        number, index = divmod(number, len(_ALNUM))
+        chars.append(_ALNUM[index])
+    return "".join(chars)
+
+
+def _master_key_bytes(master_key: object) -> bytes:
+    if master_key is None or (isinstance(master_key, str) and not master_key.strip()):
+        raise AnsibleFilterError(
+            "the farm master key is empty: set vault_nuagerie_master_key in "
+            "inventories/<env>/group_vars/all/vault.yml (e.g. `openssl rand -hex 32`)")
+    if not isinstance(master_key, str):
+        raise AnsibleFilterError(
+            f"the farm master key must be a string, not {type(master_key).__name__}")
+    if "{{" in master_key:
+        raise AnsibleFilterError("the farm master key is an unrendered template; is the vault "
+                                 "password missing (--vault-id)?")
+    if len(master_key) < MASTER_KEY_MIN_LENGTH:
+        raise AnsibleFilterError(
+            f"the farm master key has {len(master_key)} characters, fewer than "
+            f"{MASTER_KEY_MIN_LENGTH}: generate one with `openssl rand -hex 32`")
+    return master_key.encode("utf-8")
+
+
+def _check_rotation(rotation: object, where: str) -> int:
+    if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+        raise AnsibleFilterError(f"{where}: rotation must be an integer >= 0, got {rotation!r}")
+    return rotation
+
+
+def derive_secret(master_key: str, scope: str, purpose: str, slug: str, rotation: int) -> str:
+    """Derive one secret.
+
+    :param master_key: the vaulted farm master key (>= 32 characters).
+    :param scope: ``space`` or ``farm``.
+    :param purpose: the secret's purpose label (non-empty).
+    :param slug: the space slug, ``""`` for a farm secret.
+    :param rotation: rotation counter, >= 0.
+    :returns: the 32-character secret.
+    :raises AnsibleFilterError: on a missing or short key, empty purpose or bad rotation.
+    """
+    key = _master_key_bytes(master_key)
+    if not isinstance(purpose, str) or not purpose:
+        raise AnsibleFilterError(f"secret purpose must be a non-empty string, got {purpose!r}")
+    _check_rotation(rotation, f"secret {purpose!r}")
+    mac = hmac.new(key, secret_label(scope, purpose, slug, rotation), hashlib.sha256).digest()
+    return encode_secret(mac)
+
+
+def farm_secret(master_key: str, purpose: str, rotation: int = 0) -> str:
+    """Derive a farm-level secret (service root passwords, replication passwords…).
+
+    Usage: ``nuagerie_master_key | nuagerie_farm_secret('minio-root-password')``.
+
+    :param master_key: the vaulted farm master key.
+    :param purpose: a stable label, e.g. ``minio-root-password``.
+    :param rotation: bump to rotate this secret only.
+    :returns: the 32-character secret.
+    :raises AnsibleFilterError: on a missing or short key, empty purpose or bad rotation.
+    """
+    return derive_secret(master_key, "farm", purpose, "", rotation)
+
+
+def _one_space(space: Mapping, master_key: str) -> dict:
+    if not isinstance(space, Mapping) or not isinstance(space.get("slug"), str):
+        raise AnsibleFilterError("nuagerie_space_secrets expects space records (with a 'slug'), "
+                                 f"got {type(space).__name__}")
+    slug = space["slug"]
+    rotation = space.get("rotation") or {}
+    if not isinstance(rotation, Mapping):
+        raise AnsibleFilterError(f"space {slug}: rotation must be a mapping, got {rotation!r}")
+    unknown = sorted(set(rotation) - set(SPACE_PURPOSES))
+    if unknown:
+        raise AnsibleFilterError(f"space {slug}: unknown rotation purpose(s) {unknown}; "
+                                 f"known: {list(SPACE_PURPOSES)}")
+    secrets = {}
+    for purpose in SPACE_PURPOSES:
+        counter = _check_rotation(rotation.get(purpose, 0), f"space {slug} {purpose}")
+        secrets[purpose] = derive_secret(master_key, "space", purpose, slug, counter)
+    record = dict(space)
+    record["secrets"] = secrets
+    return record
+
+
+def space_secrets(spaces: object, master_key: str) -> object:
+    """Add a ``secrets`` map to space records.
+
+    Usage: ``nuagerie_spaces | nuagerie_space_secrets(nuagerie_master_key)``. The input is not
+    modified; each returned record is a shallow copy with ``secrets`` holding one value per
+    :data:`SPACE_PURPOSES` entry.
+
+    :param spaces: one space record (mapping) or a list of them.
+    :param master_key: the vaulted farm master key.
+    :returns: a record or a list of records, matching the input.
+    :raises AnsibleFilterError: on a bad key, a record without slug, or a bad rotation map.
+    """
+    _master_key_bytes(master_key)
+    if isinstance(spaces, Mapping):
+        return _one_space(spaces, master_key)
+    if isinstance(spaces, (list, tuple)):
+        return [_one_space(space, master_key) for space in spaces]
+    raise AnsibleFilterError("nuagerie_space_secrets expects a space record or a list of them, "
+                             f"got {type(spaces).__name__}")
+
+
+class FilterModule:
+    """Secret-derivation filters of Nuagerie."""
+
+    def filters(self) -> dict:
+        """Map filter names to functions.
+
+        :returns: the filter table.
+        """
+        return {
+            "nuagerie_space_secrets": space_secrets,
+            "nuagerie_farm_secret": farm_secret,
+        }
