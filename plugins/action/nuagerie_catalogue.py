@@ -1,0 +1,157 @@
+"""Action plugin ``nuagerie_catalogue``: load, validate and resolve the space catalogue.
+
+Runs on the controller only (no connection to the target, check-mode safe, never changes
+anything). All file I/O of the catalogue lives here; parsing, validation and resolution are the
+pure functions of ``filter_plugins/nuagerie_catalogue.py``.
+
+Sharing code with ``filter_plugins/``: the pure module is imported *by path* with importlib
+(:func:`catalogue_library`), under the stable module name ``nuagerie_filter_nuagerie_catalogue``
+that the filter module itself uses for its siblings. The path is found from this file's location
+(``<repo>/plugins/action/`` → ``<repo>/filter_plugins/``), so it works from any working directory,
+under molecule (which points ``action_plugins`` at the same tree) and in the unit tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FILTER_DIR = os.path.join(REPO_ROOT, "filter_plugins")
+
+#: Files of a catalogue directory that are not spaces.
+IGNORED_FILES = frozenset(("README.md",))
+
+
+def catalogue_library():
+    """Import ``filter_plugins/nuagerie_catalogue.py`` (once) and return it.
+
+    :returns: the module object.
+    :raises AnsibleActionFail: if the file is missing (broken checkout).
+    """
+    name = "nuagerie_filter_nuagerie_catalogue"
+    module = sys.modules.get(name)
+    if module is None:
+        path = os.path.join(FILTER_DIR, "nuagerie_catalogue.py")
+        if not os.path.isfile(path):
+            raise AnsibleActionFail(f"nuagerie_catalogue: {path} is missing")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+def display_path(path: str) -> str:
+    """Path for messages and the record's ``source``: relative to the repository when inside it.
+
+    :param path: an absolute path.
+    :returns: the path to show.
+    """
+    relative = os.path.relpath(path, REPO_ROOT)
+    return path if relative.startswith("..") else relative
+
+
+def read_catalogue(directory: str) -> tuple[list, list]:
+    """Read and parse every space file of a catalogue directory.
+
+    :param directory: the catalogue directory (``inventories/<env>/spaces``).
+    :returns: ``(documents, errors)``: parsed documents for :func:`resolve_catalogue` and
+        the directory-level errors (subdirectories, files that are not ``.yml``).
+    :raises AnsibleActionFail: if the directory does not exist or cannot be read.
+    """
+    lib = catalogue_library()
+    directory = os.path.abspath(directory)
+    if not os.path.isdir(directory):
+        raise AnsibleActionFail(f"catalogue directory {directory} does not exist: create it "
+                                "(one <slug>.yml per space) or set catalogue_dir")
+    documents = []
+    errors = []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as exc:
+        raise AnsibleActionFail(f"cannot read catalogue directory {directory}: {exc}") from exc
+    for entry in entries:
+        name = entry.name
+        shown = display_path(entry.path)
+        if name.startswith(".") or name in IGNORED_FILES:
+            continue
+        if entry.is_dir():
+            errors.append(lib.CatalogueError(shown, "(file name)", "is a directory",
+                                             "keep one flat directory of <slug>.yml files"))
+            continue
+        if not name.endswith((".yml", ".yaml")):
+            errors.append(lib.CatalogueError(shown, "(file name)", f"{name!r} is not a .yml file",
+                                             "rename it <slug>.yml or remove it"))
+            continue
+        try:
+            with open(entry.path, "rb") as handle:
+                content = handle.read()
+        except OSError as exc:
+            errors.append(lib.CatalogueError(shown, "(file)", f"cannot be read ({exc.strerror})",
+                                             "fix its permissions"))
+            continue
+        documents.append(lib.parse_document(content, shown))
+    return documents, errors
+
+
+def load_catalogue(directory: str, farm: dict) -> tuple[list, list]:
+    """Read, validate and resolve a catalogue directory.
+
+    :param directory: the catalogue directory.
+    :param farm: farm settings (see ``farm_settings`` in the filter module).
+    :returns: ``(records, errors)``, errors sorted, records sorted by slug.
+    :raises AnsibleActionFail: on an unreadable directory.
+    """
+    lib = catalogue_library()
+    documents, errors = read_catalogue(directory)
+    records, found = lib.resolve_catalogue(documents, farm)
+    return records, sorted(errors + found)
+
+
+class ActionModule(ActionBase):
+    """Load the catalogue on the controller and return the space records."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        """Run the action.
+
+        :param tmp: unused.
+        :param task_vars: task variables.
+        :returns: the result: ``spaces`` (selected records), ``total``, ``selected`` or
+            ``failed`` with ``msg`` and ``errors`` (file, field, problem, fix).
+        """
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec={
+            "path": {"type": "path", "required": True},
+            "farm": {"type": "dict", "required": True},
+            "only": {"type": "raw", "default": ""},
+        })
+        lib = catalogue_library()
+        try:
+            records, errors = load_catalogue(args["path"], args["farm"])
+        except lib.AnsibleFilterError as exc:  # invalid farm settings
+            raise AnsibleActionFail(str(exc)) from exc
+        result["changed"] = False
+        if errors:
+            result["failed"] = True
+            result["msg"] = lib.format_errors(errors, display_path(os.path.abspath(args["path"])))
+            result["errors"] = [error.as_dict() for error in errors]
+            return result
+        try:
+            selected = lib.select_spaces(records, args["only"])
+        except lib.AnsibleFilterError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+        result["spaces"] = selected
+        result["total"] = len(records)
+        result["selected"] = len(selected)
+        result["msg"] = f"{len(records)} space(s) valid, {len(selected)} selected"
+        return result
