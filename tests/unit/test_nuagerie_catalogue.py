@@ -334,3 +334,15 @@ def test_action_run_unknown_subset_and_bad_farm(tmp_path):
         _action({"path": str(tmp_path), "farm": FARM, "only": "nope"}).run(task_vars={})
     with pytest.raises(AnsibleActionFail, match="farm domain"):
         _action({"path": str(tmp_path), "farm": {}}).run(task_vars={})
+
+
+def test_record_matches_docs_space_record():
+    """The YAML example of docs/space-record.md (the contract) has exactly the record's keys."""
+    text = (pathlib.Path(__file__).parents[2] / "docs" / "space-record.md").read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    [example] = yaml.safe_load(block)
+    [record], errors = resolve(doc(GOOD))
+    assert not errors
+    assert list(record) == list(example)
+    assert list(record["names"]) == list(example["names"])
+    assert list(record["rotation"]) == list(example["rotation"])
