@@ -28,7 +28,18 @@ while IFS=$'\t' read -r name pkg version deps; do
     echo "artifacts: building $name $version (go install $pkg@$version)"
     start=$SECONDS
     mkdir -p "$out.tmp"
-    GOBIN=$out.tmp GOFLAGS=-trimpath go install "$pkg@$version"
+    if ! GOBIN=$out.tmp GOFLAGS=-trimpath go install "$pkg@$version" 2>"$out.tmp/go.log"; then
+      cat "$out.tmp/go.log" >&2
+      # `go install m@v` also asks the proxy for the module's version list (deprecation
+      # notices); where the proxy refuses that list, build the same pinned version from a
+      # throwaway module instead.
+      echo "artifacts: go install refused; building $pkg@$version from a throwaway module"
+      tmpmod=$(mktemp -d)
+      (cd "$tmpmod" && go mod init nuagerie.invalid/build >/dev/null 2>&1 &&
+        go get "$pkg@$version" && GOFLAGS=-trimpath go build -o "$out.tmp/$name" "$pkg")
+      rm -rf "$tmpmod"
+    fi
+    rm -f "$out.tmp/go.log"
     rm -rf "$out" && mv "$out.tmp" "$out"
     (cd "$out" && sha256sum "$name" | cut -d' ' -f1 >"$name.sha256")
     echo "artifacts: built $name in $((SECONDS - start)) s"
