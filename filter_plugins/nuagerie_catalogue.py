@@ -259,6 +259,9 @@ def hostname_problems(name: object, what: str) -> list[tuple[str, str]]:
     if name.endswith("."):
         return [(f"{what} {name!r} ends with '.'", f"write '{name.rstrip('.')}'")]
     labels = name.split(".")
+    if labels[-1].isdigit():
+        return [(f"{what} {name!r} looks like an IP address, not a domain name",
+                 "use a domain name")]
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
         return [(f"{what} {name!r} is not a valid host name (labels of [a-z0-9-], 1..63 chars, "
                  "no leading/trailing '-', at least two labels, 253 chars in all)",

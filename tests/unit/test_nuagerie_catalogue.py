@@ -232,6 +232,22 @@ def test_parse_document_refuses_non_data_yaml(text, message):
     assert "not UTF-8" in doc(b"\xff")["error"]
 
 
+@pytest.mark.parametrize(("name", "message"), [
+    ("cloud.example.org", None), ("xn--vlo-bma.fr", None), ("a.b", None),
+    ("192.168.1.10", "IP address"), ("localhost", "not a valid host name"),
+    ("-a.example.org", "not a valid host name"), ("a..org", "not a valid host name"),
+    ("a_b.org", "not a valid host name"), ("x" * 64 + ".org", "not a valid host name"),
+    ("example.org.", "ends with '.'"), ("Example.org", "uppercase"), ("vélo.fr", "punycode"),
+    ("", "domain name"), (None, "domain name"),
+])
+def test_hostname_problems(name, message):
+    problems = catalogue.hostname_problems(name, "alias")
+    if message is None:
+        assert problems == []
+    else:
+        assert problems and message in problems[0][0] + problems[0][1]
+
+
 def test_builtin_reserved_names_from_the_issue():
     for name in ("www", "admin", "api", "mail", "office", "minio", "s3", "collabora",
                  "onlyoffice", "imaginary", "logs"):
@@ -346,3 +362,40 @@ def test_record_matches_docs_space_record():
     assert list(record) == list(example)
     assert list(record["names"]) == list(example["names"])
     assert list(record["rotation"]) == list(example["rotation"])
+
+
+@pytest.mark.parametrize(("extra", "field", "message"), [
+    ("quota_gb: 20.0\n", "quota_gb", "write 20"),
+    ("quota_gb: null\n", "quota_gb", "is empty"),
+    ("max_accounts: [5]\n", "max_accounts", "whole number, not list"),
+    ("admin_email: 42\n", "admin_email", "must be an email address"),
+    ("admin_email: .a@example.org\n", "admin_email", "part before '@'"),
+    ("admin_email: a..b@example.org\n", "admin_email", "part before '@'"),
+    ("admin_email: a b@example.org\n", "admin_email", "part before '@'"),
+    ("created: 20261101\n", "created", "YYYY-MM-DD date"),
+    ("nextcloud_release: 33\n", "nextcloud_release", "quoted release"),
+    ("nextcloud_release: true\n", "nextcloud_release", "boolean"),
+    ("rotation: [db_password]\n", "rotation", "a mapping purpose: counter"),
+    ("aliases: {a: b}\n", "aliases", "a list of domains"),
+    ("aliases: [cloud.example.org, 3]\n", "aliases[1]", "domain name"),
+    ("notes: [a]\n", "notes", "must be text"),
+    ("display_name: ''\n", "display_name", "non-empty name"),
+    ("display_name: 12\n", "display_name", "non-empty name"),
+    ("display_name: " + "x" * 121 + "\n", "display_name", "121 characters"),
+    ("office: 3\n", "office", "use one of collabora, onlyoffice"),
+    ("state: 1\n", "state", "one of active, disabled, absent"),
+    ("state: zzz\n", "state", "use one of active"),
+])
+def test_field_type_errors(extra, field, message):
+    base = {line.split(":")[0]: line for line in GOOD.splitlines()[1:]}
+    key = extra.split(":")[0]
+    base[key] = extra.rstrip("\n")
+    _, errors = resolve(doc("---\n" + "\n".join(base.values()) + "\n"))
+    assert [error.field for error in errors] == [field], errors
+    assert message in str(errors[0])
+
+
+def test_file_name_must_be_yml():
+    _, errors = resolve(doc(GOOD, "s/asso-velo.txt"))
+    assert [(error.field, error.problem) for error in errors] == [
+        ("(file name)", "'asso-velo.txt' is not a .yml file")]
