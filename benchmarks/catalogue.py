@@ -107,7 +107,7 @@ def main() -> int:
           f"{hasattr(action.catalogue_library().yaml, 'CSafeLoader')}, runs per size: {args.repeat}")
     print(f"{'spaces':>7} {'load':>8} {'validate':>9} {'names':>8} {'secrets':>8} {'total':>8} "
           f"{'per space':>10} {'median':>8} {'cpu':>8}")
-    worst = 0.0
+    worst = worst_cpu = 0.0
     for size in (int(item) for item in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="nuagerie-bench-") as directory:
             generate(directory, size)
@@ -119,11 +119,17 @@ def main() -> int:
               f"{best['total'] / size * 1e6:>8.0f}µs {median:>7.3f}s {best['cpu']:>7.3f}s")
         if size >= 10000:
             worst = max(worst, best["total"])
+            worst_cpu = max(worst_cpu, best["cpu"])
+    load = os.getloadavg()[0]
     print(f"load average while measuring: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} CPU(s)")
     if worst:
         verdict = "OK" if worst < 2.0 else "OVER"
-        print(f"target: 10,000 spaces under 2 s -> {verdict} ({worst:.3f} s)")
+        print(f"target: 10,000 spaces under 2 s -> {verdict} (best wall {worst:.3f} s, "
+              f"CPU {worst_cpu:.3f} s)")
+        if load > (os.cpu_count() or 1):
+            print("note: the machine was busier than its CPU count; wall times include waiting "
+                  "for a CPU, the CPU time is what the catalogue itself costs")
     return 0
 
 
