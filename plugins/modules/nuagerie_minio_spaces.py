@@ -1,0 +1,389 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Converge every space's bucket, user and policy on a MinIO deployment in one task."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nuagerie_minio_spaces
+short_description: Converge the S3 side of every space (bucket, versioning, quota, user, policy) in one task
+description:
+  - Set-based: reads the whole deployment once (C(mc admin cluster iam export), C(mc admin cluster bucket export),
+    C(mc ls)), compares it with the spaces given, and runs C(mc) only for what differs, several spaces in parallel.
+  - Per active space, converges a bucket with versioning and a hard quota, a user (access key) with the space's
+    secret key, and a policy of the same name as the user that allows object work in that bucket only (no bucket
+    creation, no bucket configuration), attached to that user and to nothing else.
+  - A disabled space keeps everything, its user is disabled. An absent space loses its user and policy; its bucket
+    is removed only with O(remove_buckets=true), otherwise it is kept and listed in RV(kept_buckets).
+  - Secret rotation is detected exactly: the IAM export of an administrator carries each user's secret key, which
+    is compared in memory (never returned, logged or written to disk outside a private temporary directory).
+  - Secrets reach C(mc) on standard input, never on a command line. All writes use the regular admin and S3 APIs,
+    so site replication carries them to the other sites.
+  - Supports check mode and diff mode. Reports C(changed) only when something was (or would be) changed.
+  - Runs on a host where C(mc) has an alias with administrator credentials for the deployment.
+options:
+  alias:
+    description: The C(mc) alias of the deployment (administrator credentials).
+    type: str
+    required: true
+  mc_path:
+    description: Path of the C(mc) binary (or a compatible client).
+    type: path
+    default: /usr/local/bin/mc
+  mc_config_dir:
+    description: C(mc) configuration directory holding the alias; C(mc)'s default when unset.
+    type: path
+  spaces:
+    description: The desired spaces (see the C(nuagerie_minio_space_specs) filter).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      slug: {description: Space slug (reports only)., type: str, required: true}
+      bucket: {description: Bucket name., type: str, required: true}
+      access_key: {description: User (access key) name; also the policy name., type: str, required: true}
+      secret_key: {description: Secret key of the user (8 to 40 characters)., type: str, required: true, no_log: true}
+      quota_bytes: {description: Hard bucket quota in bytes; 0 removes the quota., type: int, required: true}
+      state: {description: Space state., type: str, choices: [active, disabled, absent], default: active}
+      versioning: {description: Whether the bucket has versioning enabled., type: bool, default: true}
+  remove_buckets:
+    description: Remove the buckets of absent spaces, with every object and version in them.
+    type: bool
+    default: false
+  parallel:
+    description: How many spaces are changed at the same time.
+    type: int
+    default: 8
+  managed_prefix:
+    description: Users, policies and buckets starting with this prefix are the farm's; those of no space given are
+      reported in RV(unknown) (never removed).
+    type: str
+    default: nc-
+author: Nuagerie
+"""
+
+EXAMPLES = r"""
+- name: spaces | Converge every space's bucket, user and policy
+  nuagerie_minio_spaces:
+    alias: nuagerie
+    spaces: "{{ nuagerie_spaces | nuagerie_space_secrets(nuagerie_master_key) | nuagerie_minio_space_specs }}"
+"""
+
+RETURN = r"""
+created: {description: Slugs of spaces whose bucket or user was created., type: list, returned: always}
+updated: {description: Slugs of existing spaces where something was changed., type: list, returned: always}
+removed: {description: Slugs of absent spaces whose user, policy or bucket was removed., type: list, returned: always}
+kept_buckets: {description: Buckets of absent spaces kept because remove_buckets is false., type: list, returned: always}
+unknown: {description: Managed-prefix users/policies/buckets that belong to no space given., type: dict, returned: always}
+actions: {description: Number of mc calls made (or that would be made in check mode)., type: int, returned: always}
+spaces: {description: Number of spaces given., type: int, returned: always}
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+
+#: Actions a space's user may do on its bucket, and on the objects in it. No CreateBucket,
+#: no bucket policy/versioning/lifecycle changes: Nextcloud only needs object work.
+BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
+OBJECT_ACTIONS = [
+    "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
+    "s3:GetObjectVersion", "s3:ListMultipartUploadParts", "s3:PutObject",
+]
+
+
+def policy_document(bucket):
+    """The IAM policy of a space: object work in its own bucket only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": BUCKET_ACTIONS, "Resource": [f"arn:aws:s3:::{bucket}"]},
+            {"Effect": "Allow", "Action": OBJECT_ACTIONS, "Resource": [f"arn:aws:s3:::{bucket}/*"]},
+        ],
+    }
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return sorted(value) if isinstance(value, list) else [value]
+
+
+def canonical_policy(doc):
+    """Order-free form of a policy document, to compare what MinIO returns with what is wanted."""
+    if not doc:
+        return None
+    statements = []
+    for st in doc.get("Statement") or []:
+        statements.append(json.dumps({
+            "Effect": st.get("Effect"),
+            "Action": _as_list(st.get("Action")),
+            "NotAction": _as_list(st.get("NotAction")),
+            "Resource": _as_list(st.get("Resource")),
+            "NotResource": _as_list(st.get("NotResource")),
+            "Condition": st.get("Condition") or {},
+        }, sort_keys=True))
+    return sorted(statements)
+
+
+class McError(Exception):
+    """An mc call failed; the message never contains a secret."""
+
+
+class Mc:
+    """Thin runner of mc with --json (secrets only ever on stdin)."""
+
+    def __init__(self, module, path, config_dir, alias):
+        self.module = module
+        self.base = [path, "--json", "--no-color", "--quiet"]
+        if config_dir:
+            self.base += ["--config-dir", config_dir]
+        self.alias = alias
+
+    def run(self, args, stdin=None, cwd=None, ok_codes=()):
+        """Run mc; returns the list of JSON lines; raises McError with mc's own message."""
+        cmd = self.base + list(args)
+        try:
+            proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise McError(f"mc {' '.join(args[:3])}: {exc}") from None
+        lines = []
+        for line in proc.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    pass
+        if proc.returncode != 0:
+            for item in lines:
+                if item.get("status") == "error":
+                    err = item.get("error") or {}
+                    code = ((err.get("cause") or {}).get("error") or {}).get("Code", "")
+                    if code in ok_codes:
+                        return lines
+                    cause = (err.get("cause") or {}).get("message", "")
+                    raise McError(f"mc {' '.join(args[:4])}: {err.get('message', '')} {cause} [{code}]".strip())
+            raise McError(f"mc {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:500]}")
+        return lines
+
+    def export(self, kind, workdir):
+        """Run `mc admin cluster <kind> export` in workdir; return the opened zip."""
+        lines = self.run(["admin", "cluster", kind, "export", self.alias], cwd=workdir)
+        name = next((item["file"] for item in lines if "file" in item), None)
+        if not name:
+            raise McError(f"mc admin cluster {kind} export: no file reported")
+        return zipfile.ZipFile(os.path.join(workdir, name))
+
+
+def read_state(mc, workdir):
+    """Read users (with secrets), policies, mappings, buckets, versioning and quotas in three calls."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        iam_f = pool.submit(mc.export, "iam", workdir)
+        meta_f = pool.submit(mc.export, "bucket", workdir)
+        ls_f = pool.submit(mc.run, ["ls", mc.alias + "/"])
+        iam, meta, listing = iam_f.result(), meta_f.result(), ls_f.result()
+
+    def load(zf, name, default):
+        try:
+            return json.loads(zf.read(name) or b"null") or default
+        except KeyError:
+            return default
+
+    state = {
+        "users": load(iam, "iam-assets/users.json", {}),
+        "policies": load(iam, "iam-assets/policies.json", {}),
+        "mappings": {u: [p for p in (m.get("policy") or "").split(",") if p]
+                     for u, m in load(iam, "iam-assets/user_mappings.json", {}).items()},
+        "buckets": {item["key"].rstrip("/") for item in listing if item.get("type") == "folder"},
+        "versioning": {},
+        "quota": {},
+    }
+    for name in meta.namelist():
+        bucket, _, leaf = name.partition("/")
+        if leaf == "versioning.xml":
+            state["versioning"][bucket] = b"<Status>Enabled</Status>" in meta.read(name)
+        elif leaf == "quota.json":
+            quota = json.loads(meta.read(name) or b"{}")
+            state["quota"][bucket] = int(quota.get("quota") or quota.get("size") or 0)
+    iam.close()
+    meta.close()
+    return state
+
+
+def plan_space(space, state, remove_buckets):
+    """Return (actions, before, after) for one space; actions are (label, mc args, stdin-or-None, ok_codes)."""
+    bucket, user, secret = space["bucket"], space["access_key"], space["secret_key"]
+    have_bucket = bucket in state["buckets"]
+    have_user = user in state["users"]
+    have_policy = user in state["policies"]
+    before = {
+        "bucket": "present" if have_bucket else "absent",
+        "versioning": state["versioning"].get(bucket, False) if have_bucket else None,
+        "quota_bytes": state["quota"].get(bucket, 0) if have_bucket else None,
+        "user": (state["users"][user].get("status", "enabled") if have_user else "absent"),
+        "secret": ("current" if have_user and state["users"][user].get("secretKey") == secret
+                   else ("other" if have_user else None)),
+        "policy": ("current" if have_policy and canonical_policy(state["policies"][user])
+                   == canonical_policy(policy_document(bucket)) else ("other" if have_policy else "absent")),
+        "attached": sorted(state["mappings"].get(user, [])),
+    }
+    actions = []
+    if space["state"] == "absent":
+        after = dict(before, user="absent", secret=None, policy="absent", attached=[])
+        if have_user:
+            actions.append(("remove user", ["admin", "user", "rm", "{alias}", user], None, ("XMinioAdminNoSuchUser",)))
+        if have_policy:
+            actions.append(("remove policy", ["admin", "policy", "rm", "{alias}", user], None, ("XMinioAdminNoSuchPolicy",)))
+        if have_bucket and remove_buckets:
+            actions.append(("remove bucket", ["rb", "--force", "{alias}/" + bucket], None, ("NoSuchBucket",)))
+            after.update(bucket="absent", versioning=None, quota_bytes=None)
+        return actions, before, after
+
+    want_status = "enabled" if space["state"] == "active" else "disabled"
+    after = {
+        "bucket": "present",
+        "versioning": bool(space["versioning"]) or bool(before["versioning"]),
+        "quota_bytes": int(space["quota_bytes"]),
+        "user": want_status,
+        "secret": "current",
+        "policy": "current",
+        "attached": [user],
+    }
+    if not have_bucket:
+        args = ["mb", "--ignore-existing"] + (["--with-versioning"] if space["versioning"] else []) + ["{alias}/" + bucket]
+        actions.append(("create bucket", args, None, ()))
+    elif space["versioning"] and not before["versioning"]:
+        actions.append(("enable versioning", ["version", "enable", "{alias}/" + bucket], None, ()))
+    if before["quota_bytes"] != after["quota_bytes"]:
+        if after["quota_bytes"] > 0:
+            actions.append(("set quota", ["quota", "set", "{alias}/" + bucket, "--size", str(after["quota_bytes"])], None, ()))
+        elif have_bucket:
+            actions.append(("clear quota", ["quota", "clear", "{alias}/" + bucket], None, ()))
+    if before["policy"] != "current":
+        actions.append(("write policy", ["admin", "policy", "create", "{alias}", user, "{policy_file}"],
+                        json.dumps(policy_document(bucket)), ()))
+    if before["secret"] != "current":
+        # `mc admin user add` reads the secret from stdin when it is not on the command line.
+        actions.append(("set user", ["admin", "user", "add", "{alias}", user], secret + "\n", ()))
+    # (Re-)adding a user enables it; only the final status counts.
+    status_after_add = "enabled" if before["secret"] != "current" else before["user"]
+    if status_after_add != want_status:
+        actions.append((f"{want_status[:-1]} user", ["admin", "user", want_status[:-1], "{alias}", user], None, ()))
+    if user not in before["attached"]:
+        actions.append(("attach policy", ["admin", "policy", "attach", "{alias}", user, "--user", user], None, ()))
+    for other in before["attached"]:
+        if other != user:
+            actions.append(("detach policy", ["admin", "policy", "detach", "{alias}", other, "--user", user], None, ()))
+    return actions, before, after
+
+
+def run_actions(mc, workdir, space, actions):
+    """Run one space's actions in order; return an error message or None."""
+    for label, args, stdin, ok_codes in actions:
+        args = [a.replace("{alias}", mc.alias) for a in args]
+        if "{policy_file}" in args:
+            fd, path = tempfile.mkstemp(dir=workdir, suffix=".json")
+            with os.fdopen(fd, "w") as handle:
+                handle.write(stdin)
+            args = [path if a == "{policy_file}" else a for a in args]
+            stdin = None
+        try:
+            mc.run(args, stdin=stdin, ok_codes=ok_codes)
+        except McError as exc:
+            return f"space {space['slug']}: {label}: {exc}"
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "alias": {"type": "str", "required": True},
+            "mc_path": {"type": "path", "default": "/usr/local/bin/mc"},
+            "mc_config_dir": {"type": "path"},
+            "spaces": {
+                "type": "list", "elements": "dict", "required": True,
+                "options": {
+                    "slug": {"type": "str", "required": True},
+                    "bucket": {"type": "str", "required": True},
+                    "access_key": {"type": "str", "required": True},
+                    "secret_key": {"type": "str", "required": True, "no_log": True},
+                    "quota_bytes": {"type": "int", "required": True},
+                    "state": {"type": "str", "choices": ["active", "disabled", "absent"], "default": "active"},
+                    "versioning": {"type": "bool", "default": True},
+                },
+            },
+            "remove_buckets": {"type": "bool", "default": False},
+            "parallel": {"type": "int", "default": 8},
+            "managed_prefix": {"type": "str", "default": "nc-"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    spaces = p["spaces"]
+    for key in ("bucket", "access_key"):
+        seen = {}
+        for space in spaces:
+            if space[key] in seen:
+                module.fail_json(msg=f"spaces {seen[space[key]]} and {space['slug']} share the {key} {space[key]}")
+            seen[space[key]] = space["slug"]
+    for space in spaces:
+        if space["state"] != "absent" and not 8 <= len(space["secret_key"]) <= 40:
+            module.fail_json(msg=f"space {space['slug']}: MinIO secret keys have 8 to 40 characters")
+
+    mc = Mc(module, p["mc_path"], p["mc_config_dir"], p["alias"])
+    result = {"changed": False, "created": [], "updated": [], "removed": [], "kept_buckets": [],
+              "actions": 0, "spaces": len(spaces)}
+    diff_before, diff_after = [], []
+    with tempfile.TemporaryDirectory(prefix="nuagerie-minio-") as workdir:  # 0700: the IAM export holds secrets
+        try:
+            state = read_state(mc, workdir)
+        except McError as exc:
+            module.fail_json(msg=f"cannot read the deployment's state: {exc}", **result)
+        for name in os.listdir(workdir):
+            os.unlink(os.path.join(workdir, name))  # drop the exports (secrets) as soon as they are parsed
+
+        work = []
+        for space in spaces:
+            actions, before, after = plan_space(space, state, p["remove_buckets"])
+            if space["state"] == "absent" and before["bucket"] == "present" and not p["remove_buckets"]:
+                result["kept_buckets"].append(space["bucket"])
+            if not actions:
+                continue
+            work.append((space, actions))
+            result["actions"] += len(actions)
+            if space["state"] == "absent":
+                result["removed"].append(space["slug"])
+            elif before["bucket"] == "absent" or before["user"] == "absent":
+                result["created"].append(space["slug"])
+            else:
+                result["updated"].append(space["slug"])
+            label = f"{space['slug']} ({space['bucket']}, {space['access_key']})"
+            diff_before.append(f"{label}: {json.dumps(before, sort_keys=True)}\n")
+            diff_after.append(f"{label}: {json.dumps(after, sort_keys=True)}\n")
+
+        wanted = {s["bucket"] for s in spaces} | {s["access_key"] for s in spaces}
+        prefix = p["managed_prefix"]
+        result["unknown"] = {
+            kind: sorted(n for n in names if prefix and n.startswith(prefix) and n not in wanted)
+            for kind, names in (("users", state["users"]), ("policies", state["policies"]), ("buckets", state["buckets"]))
+        }
+        result["changed"] = bool(work)
+        if module._diff:
+            result["diff"] = {"before": "".join(diff_before), "after": "".join(diff_after)}
+        if work and not module.check_mode:
+            with ThreadPoolExecutor(max_workers=max(1, p["parallel"])) as pool:
+                errors = [e for e in pool.map(lambda w: run_actions(mc, workdir, w[0], w[1]), work) if e]
+            if errors:
+                module.fail_json(msg=f"{len(errors)} space(s) failed: " + "; ".join(errors[:20]), errors=errors, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
