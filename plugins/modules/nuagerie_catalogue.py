@@ -10,6 +10,8 @@ description:
     them (reporting every error at once, each with file, field and fix) and returns the space
     records described in C(docs/space-record.md).
   - Runs on the controller only and never changes anything; it supports check mode.
+  - When more than 100 spaces are selected, a successful result is hidden from the output
+    (like C(no_log)) to spare formatting megabytes of records; failures are always shown.
   - The format and the rules are in C(docs/catalogue.md).
 options:
   path:

@@ -399,3 +399,13 @@ def test_file_name_must_be_yml():
     _, errors = resolve(doc(GOOD, "s/asso-velo.txt"))
     assert [(error.field, error.problem) for error in errors] == [
         ("(file name)", "'asso-velo.txt' is not a .yml file")]
+
+
+def test_action_hides_large_successful_results(tmp_path):
+    for index in range(action.QUIET_ABOVE + 1):
+        (tmp_path / f"sp{index}.yml").write_text(GOOD.replace("asso-velo", f"sp{index}"))
+    result = _action({"path": str(tmp_path), "farm": FARM}).run(task_vars={})
+    assert result.get("_ansible_no_log") is True, result.get("msg")
+    assert result["selected"] == action.QUIET_ABOVE + 1
+    result = _action({"path": str(tmp_path), "farm": FARM, "only": "sp1,sp2"}).run(task_vars={})
+    assert "_ansible_no_log" not in result
