@@ -9,14 +9,14 @@ DOCUMENTATION = r"""
 module: nuagerie_minio_spaces
 short_description: Converge the S3 side of every space (bucket, versioning, quota, user, policy) in one task
 description:
-  - Set-based: reads the whole deployment once (C(mc admin cluster iam export), C(mc admin cluster bucket export),
+  - Set-based, it reads the whole deployment once (C(mc admin cluster iam export), C(mc admin cluster bucket export),
     C(mc ls)), compares it with the spaces given, and runs C(mc) only for what differs, several spaces in parallel.
   - Per active space, converges a bucket with versioning and a hard quota, a user (access key) with the space's
     secret key, and a policy of the same name as the user that allows object work in that bucket only (no bucket
     creation, no bucket configuration), attached to that user and to nothing else.
   - A disabled space keeps everything, its user is disabled. An absent space loses its user and policy; its bucket
     is removed only with O(remove_buckets=true), otherwise it is kept and listed in RV(kept_buckets).
-  - Secret rotation is detected exactly: the IAM export of an administrator carries each user's secret key, which
+  - Secret rotation is detected exactly, because the IAM export of an administrator carries each user's secret key, which
     is compared in memory (never returned, logged or written to disk outside a private temporary directory).
   - Secrets reach C(mc) on standard input, never on a command line. All writes use the regular admin and S3 APIs,
     so site replication carries them to the other sites.

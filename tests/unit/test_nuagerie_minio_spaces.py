@@ -1,0 +1,87 @@
+"""Unit tests of the planning half of plugins/modules/nuagerie_minio_spaces.py (no MinIO needed)."""
+
+import pytest
+
+from modules import nuagerie_minio_spaces as m
+
+SECRET = "s" * 40
+
+
+def _space(**extra):
+    space = {"slug": "a", "bucket": "nc-a", "access_key": "nc-a", "secret_key": SECRET,
+             "quota_bytes": 2 * 1024 ** 3, "state": "active", "versioning": True}
+    space.update(extra)
+    return space
+
+
+def _converged(**extra):
+    """The deployment state after space 'a' was converged."""
+    state = {
+        "users": {"nc-a": {"secretKey": SECRET, "status": "enabled"}},
+        "policies": {"nc-a": m.policy_document("nc-a")},
+        "mappings": {"nc-a": ["nc-a"]},
+        "buckets": {"nc-a"},
+        "versioning": {"nc-a": True},
+        "quota": {"nc-a": 2 * 1024 ** 3},
+    }
+    state.update(extra)
+    return state
+
+
+def _labels(actions):
+    return [a[0] for a in actions]
+
+
+def _empty():
+    return {"users": {}, "policies": {}, "mappings": {}, "buckets": set(), "versioning": {}, "quota": {}}
+
+
+def test_new_space_gets_everything_and_secret_goes_to_stdin():
+    actions, before, after = m.plan_space(_space(), _empty(), False)
+    assert _labels(actions) == ["create bucket", "set quota", "write policy", "set user", "attach policy"]
+    user_add = actions[3]
+    assert SECRET not in " ".join(user_add[1]) and user_add[2] == SECRET + "\n"
+    assert "--with-versioning" in actions[0][1]
+    assert before["bucket"] == "absent" and after["secret"] == "current"
+
+
+def test_converged_space_needs_nothing():
+    assert m.plan_space(_space(), _converged(), False)[0] == []
+
+
+def test_policy_comparison_ignores_order():
+    doc = m.policy_document("nc-a")
+    shuffled = {"Version": "2012-10-17", "Statement": [
+        dict(st, Action=list(reversed(st["Action"]))) for st in reversed(doc["Statement"])]}
+    assert m.plan_space(_space(), _converged(policies={"nc-a": shuffled}), False)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("space", "state", "labels"),
+    [
+        (_space(secret_key="t" * 40), _converged(), ["set user"]),
+        (_space(quota_bytes=3 * 1024 ** 3), _converged(), ["set quota"]),
+        (_space(), _converged(versioning={"nc-a": False}), ["enable versioning"]),
+        (_space(state="disabled"), _converged(), ["disable user"]),
+        (_space(), _converged(users={"nc-a": {"secretKey": SECRET, "status": "disabled"}}), ["enable user"]),
+        (_space(), _converged(mappings={"nc-a": ["nc-a", "readwrite"]}), ["detach policy"]),
+        (_space(), _converged(policies={"nc-a": m.policy_document("nc-b")}), ["write policy"]),
+        (_space(state="absent"), _converged(), ["remove user", "remove policy"]),
+        (_space(state="absent"), _empty(), []),
+    ],
+)
+def test_only_the_difference_is_acted_on(space, state, labels):
+    assert _labels(m.plan_space(space, state, False)[0]) == labels
+
+
+def test_absent_bucket_removed_only_when_confirmed():
+    assert "remove bucket" not in _labels(m.plan_space(_space(state="absent"), _converged(), False)[0])
+    assert _labels(m.plan_space(_space(state="absent"), _converged(), True)[0])[-1] == "remove bucket"
+
+
+def test_policy_allows_only_own_bucket_and_no_bucket_creation():
+    doc = m.policy_document("nc-a")
+    actions = {a for st in doc["Statement"] for a in st["Action"]}
+    resources = {r for st in doc["Statement"] for r in st["Resource"]}
+    assert resources == {"arn:aws:s3:::nc-a", "arn:aws:s3:::nc-a/*"}
+    assert "s3:CreateBucket" not in actions and not any(a.endswith("*") for a in actions)
