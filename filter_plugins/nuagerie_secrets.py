@@ -191,6 +191,60 @@ def space_secrets(spaces: object, master_key: str) -> object:
                              f"got {type(spaces).__name__}")
 
 
+#: Nextcloud's own per-instance values (``config.php`` keys), derived so every web host renders
+#: the same ones. Never rotated: a new ``secret`` makes encrypted data unreadable and a new
+#: ``passwordsalt`` invalidates legacy password hashes; a new ``instanceid`` orphans caches.
+NEXTCLOUD_IDENTITY_PURPOSES = ("nextcloud-instanceid", "nextcloud-passwordsalt", "nextcloud-secret")
+
+_ALNUM = _DIGITS + _UPPER + _LOWER
+_BASE36 = _DIGITS + _LOWER
+
+
+def _encode_base(number: int, alphabet: str, length: int) -> str:
+    chars = []
+    base = len(alphabet)
+    for _ in range(length):
+        number, index = divmod(number, base)
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def _identity(key: bytes, slug: str) -> dict:
+    def mac(purpose: str, block: int) -> int:
+        label = secret_label("space", purpose, slug, block)
+        return int.from_bytes(hmac.digest(key, label, "sha256"), "big")
+
+    # instanceid: Nextcloud's own shape, 'oc' + 10 of [a-z0-9] (52 bits). No '_' (richdocuments
+    # parses WOPI file ids on '_', richdocuments#5783) and never derived readably from the slug.
+    instanceid = "oc" + _encode_base(mac(NEXTCLOUD_IDENTITY_PURPOSES[0], 0), _BASE36, 10)
+    # passwordsalt: 30 alphanumerics (~178 bits of one MAC), as long as Nextcloud's own.
+    salt = _encode_base(mac(NEXTCLOUD_IDENTITY_PURPOSES[1], 0), _ALNUM, 30)
+    # secret: 48 alphanumerics (~286 bits) need two MAC blocks (512 bits).
+    secret_number = (mac(NEXTCLOUD_IDENTITY_PURPOSES[2], 0) << 256) | mac(NEXTCLOUD_IDENTITY_PURPOSES[2], 1)
+    secret = _encode_base(secret_number, _ALNUM, 48)
+    return {"instanceid": instanceid, "passwordsalt": salt, "secret": secret}
+
+
+def space_nextcloud_identity(space: object, master_key: str) -> dict:
+    """Derive a space's Nextcloud ``instanceid``, ``passwordsalt`` and ``secret``.
+
+    Usage: ``space | nuagerie_space_nextcloud_identity(nuagerie_master_key)``. Each value is an
+    HMAC of the master key with its own purpose label (scope ``space``, counter = block number),
+    so it never equals a :func:`space_secrets` value, and every web host computes the same.
+
+    :param space: a space record (with ``slug``) or a slug.
+    :param master_key: the vaulted farm master key.
+    :returns: ``{"instanceid": "oc…" (12), "passwordsalt": (30), "secret": (48)}``.
+    :raises AnsibleFilterError: on a bad key or a value without slug.
+    """
+    key = _master_key_bytes(master_key)
+    slug = space.get("slug") if isinstance(space, Mapping) else space
+    if not isinstance(slug, str) or not slug:
+        raise AnsibleFilterError("nuagerie_space_nextcloud_identity expects a space record or a "
+                                 f"slug, got {type(space).__name__}")
+    return _identity(key, slug)
+
+
 class FilterModule:
     """Secret-derivation filters of Nuagerie."""
 
@@ -202,4 +256,5 @@ class FilterModule:
         return {
             "nuagerie_space_secrets": space_secrets,
             "nuagerie_farm_secret": farm_secret,
+            "nuagerie_space_nextcloud_identity": space_nextcloud_identity,
         }

@@ -140,4 +140,5 @@ def test_encoding_covers_every_class():
 def test_filters_registration():
     filters = secrets.FilterModule().filters()
     assert filters == {"nuagerie_space_secrets": secrets.space_secrets,
-                       "nuagerie_farm_secret": secrets.farm_secret}
+                       "nuagerie_farm_secret": secrets.farm_secret,
+                       "nuagerie_space_nextcloud_identity": secrets.space_nextcloud_identity}

@@ -1,0 +1,281 @@
+#!/usr/bin/python
+"""Module ``nuagerie_web_files``: converge a whole set of files, directories and links at once.
+
+The host side of the ``nuagerie_web_files`` action (``plugins/action/nuagerie_web_files.py``),
+which renders the entries on the controller and ships them as one gzipped JSON bundle.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nuagerie_web_files
+short_description: Converge many files, directories and symlinks from one bundle (set-based)
+description:
+  - Reads a gzipped JSON list of entries (C(path), C(type) file|directory|link, C(content) or
+    C(src), C(mode), C(owner), C(group)) and makes the host match, touching only what differs.
+  - Files are replaced atomically (temporary file + rename). Entries matching C(prune) under
+    C(root) that are not in the bundle are removed.
+  - When something changed and C(validate) is given, the command runs; if it fails, every change
+    is rolled back and the task fails with the command's output.
+  - Supports check mode (reports what would change, changes nothing).
+  - Use through the action of the same name, which builds the bundle; not on its own.
+options:
+  bundle:
+    description: Path on the host of the gzipped JSON list of entries.
+    type: path
+    required: true
+  root:
+    description: Base of relative entry paths, and where C(prune) looks.
+    type: path
+    required: true
+  prune:
+    description: Glob (relative to C(root)) of managed names; matches not in the bundle are removed.
+    type: str
+    default: ""
+  validate:
+    description: Command (argv list) run after changes; a failure rolls every change back.
+    type: list
+    elements: str
+    default: []
+author: Nuagerie
+"""
+
+EXAMPLES = r"""
+# Through the action only:
+- name: pools | Converge every space's pool
+  nuagerie_web_files:
+    kind: pools
+    spaces: "{{ nuagerie_spaces }}"
+    settings: "{{ __php_fpm_settings }}"
+    root: /etc/php/8.2/fpm/pool.d
+    prune: "nc-*.conf"
+    validate: [php-fpm8.2, -t]
+"""
+
+RETURN = r"""
+changed_count:
+  description: Number of entries created, changed or removed.
+  type: int
+  returned: always
+changed_paths:
+  description: The first 100 changed paths.
+  type: list
+  returned: always
+added:
+  description: Paths (as given in the bundle) created or changed.
+  type: list
+  returned: always
+removed:
+  description: Pruned paths, relative to root.
+  type: list
+  returned: always
+"""
+
+import glob
+import grp
+import gzip
+import json
+import os
+import pwd
+import subprocess
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+class Converger:
+    """Applies entries, remembering how to undo each change."""
+
+    def __init__(self, root: str, check: bool):
+        self.root = root
+        self.check = check
+        self.undo: list = []
+        self.changed: list = []
+        self.added: list = []
+        self.removed: list = []
+        self._uids: dict = {}
+        self._gids: dict = {}
+
+    def path(self, entry_path: str) -> str:
+        return entry_path if entry_path.startswith("/") else os.path.join(self.root, entry_path)
+
+    def uid(self, name: str) -> int:
+        if name not in self._uids:
+            self._uids[name] = pwd.getpwnam(name).pw_uid
+        return self._uids[name]
+
+    def gid(self, name: str) -> int:
+        if name not in self._gids:
+            self._gids[name] = grp.getgrnam(name).gr_gid
+        return self._gids[name]
+
+    def _note(self, entry_path: str) -> None:
+        self.changed.append(entry_path)
+        self.added.append(entry_path)
+
+    def directory(self, entry: dict) -> None:
+        path = self.path(entry["path"])
+        mode = int(entry.get("mode", "0755"), 8)
+        uid, gid = self.uid(entry.get("owner", "root")), self.gid(entry.get("group", "root"))
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and (st.st_mode & 0o7777) == mode and st.st_uid == uid and st.st_gid == gid:
+            return
+        self._note(entry["path"])
+        if self.check:
+            return
+        if st is None:
+            os.mkdir(path, mode)
+            self.undo.append(("rmdir", path))
+        else:
+            self.undo.append(("attrs", path, st.st_mode & 0o7777, st.st_uid, st.st_gid))
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+
+    def link(self, entry: dict) -> None:
+        path = self.path(entry["path"])
+        try:
+            current = os.readlink(path)
+        except FileNotFoundError:
+            current = None
+        except OSError:  # exists, not a link
+            current = False
+        if current == entry["src"]:
+            return
+        self._note(entry["path"])
+        if self.check:
+            return
+        self._save(path)
+        tmp = f"{path}.nuagerie-tmp"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(entry["src"], tmp)
+        os.replace(tmp, path)
+
+    def file(self, entry: dict) -> None:
+        path = self.path(entry["path"])
+        data = entry["content"].encode("utf-8")
+        mode = int(entry.get("mode", "0644"), 8)
+        uid, gid = self.uid(entry.get("owner", "root")), self.gid(entry.get("group", "root"))
+        try:
+            st = os.lstat(path)
+            same = (not os.path.islink(path) and st.st_size == len(data)
+                    and (st.st_mode & 0o7777) == mode and st.st_uid == uid and st.st_gid == gid)
+            if same:
+                with open(path, "rb") as handle:
+                    same = handle.read() == data
+        except FileNotFoundError:
+            same = False
+        if same:
+            return
+        self._note(entry["path"])
+        if self.check:
+            return
+        self._save(path)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".nuagerie-")
+        try:
+            os.write(fd, data)
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+    def _save(self, path: str) -> None:
+        """Remember what ``path`` was (file bytes + attributes, link target, or nothing)."""
+        if os.path.islink(path):
+            self.undo.append(("link", path, os.readlink(path)))
+        elif os.path.isfile(path):
+            st = os.stat(path)
+            with open(path, "rb") as handle:
+                self.undo.append(("file", path, handle.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid))
+        else:
+            self.undo.append(("absent", path))
+
+    def prune(self, pattern: str, keep: set) -> None:
+        for path in sorted(glob.glob(os.path.join(self.root, pattern))):
+            if path in keep or os.path.isdir(path) and not os.path.islink(path):
+                continue
+            relative = os.path.relpath(path, self.root)
+            self.changed.append(relative)
+            self.removed.append(relative)
+            if not self.check:
+                self._save(path)
+                os.unlink(path)
+
+    def rollback(self) -> None:
+        for step in reversed(self.undo):
+            kind, path = step[0], step[1]
+            if kind == "rmdir":
+                os.rmdir(path)
+            elif kind == "attrs":
+                os.chown(path, step[3], step[4])
+                os.chmod(path, step[2])
+            elif kind == "absent":
+                if os.path.lexists(path):
+                    os.unlink(path)
+            elif kind == "link":
+                if os.path.lexists(path):
+                    os.unlink(path)
+                os.symlink(step[2], path)
+            elif kind == "file":
+                if os.path.lexists(path):
+                    os.unlink(path)
+                with open(path, "wb") as handle:
+                    handle.write(step[2])
+                os.chown(path, step[4], step[5])
+                os.chmod(path, step[3])
+
+
+def converge(entries: list, root: str, prune: str, check: bool) -> Converger:
+    """Apply ``entries`` under ``root`` (see the module documentation).
+
+    :returns: the converger, with the changes and the undo log.
+    """
+    work = Converger(root, check)
+    handlers = {"directory": work.directory, "link": work.link, "file": work.file}
+    for entry in entries:
+        handlers[entry["type"]](entry)
+    if prune:
+        work.prune(prune, {work.path(entry["path"]) for entry in entries})
+    return work
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "bundle": {"type": "path", "required": True},
+            "root": {"type": "path", "required": True},
+            "prune": {"type": "str", "default": ""},
+            "validate": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    with gzip.open(params["bundle"], "rt", encoding="utf-8") as handle:
+        entries = json.load(handle)
+    if not os.path.isdir(params["root"]):
+        if module.check_mode:
+            module.exit_json(changed=True, changed_count=len(entries), added=[e["path"] for e in entries],
+                             removed=[], changed_paths=[params["root"]])
+        os.makedirs(params["root"], 0o755)
+    try:
+        work = converge(entries, params["root"], params["prune"], module.check_mode)
+    except (OSError, KeyError) as exc:
+        module.fail_json(msg=f"nuagerie_web_files: {exc}")
+    if work.changed and params["validate"] and not module.check_mode:
+        proc = subprocess.run(params["validate"], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            work.rollback()
+            module.fail_json(msg=f"validation {' '.join(params['validate'])} failed; every change "
+                                 f"was rolled back: {proc.stderr.strip() or proc.stdout.strip()}",
+                             changed_paths=work.changed[:100])
+    module.exit_json(changed=bool(work.changed), changed_count=len(work.changed),
+                     changed_paths=work.changed[:100], added=work.added, removed=work.removed)
+
+
+if __name__ == "__main__":
+    main()
