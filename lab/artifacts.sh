@@ -4,7 +4,7 @@
 # $NUAGERIE_ARTIFACT_DIR/lab-artifacts.yml, which the lab and molecule read to hand the
 # roles an artifact exactly as production does: a controller-side path plus its sha256.
 #
-# Usage: lab/artifacts.sh [name ...]
+# Usage: lab/artifacts.sh [name ...]   (names of lab/artifacts.tsv, or nextcloud: the stand-in)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${NUAGERIE_ARTIFACT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nuagerie/artifacts}
@@ -58,3 +58,9 @@ done <"$here/artifacts.tsv"
     printf '  %s:\n    path: %s\n    sha256: %s\n    version: "%s"\n' "$name" "$bin" "$(cat "$bin.sha256")" "$version"
   done <"$here/artifacts.tsv"
 } >"$dir/lab-artifacts.yml"
+
+# The Nextcloud stand-in release (tests only; the real archive cannot be downloaded here):
+# built from lab/nextcloud-standin/, it adds its own entries to the manifest.
+if selected nextcloud; then
+  NUAGERIE_ARTIFACT_DIR=$dir "$here/nextcloud-standin/build.sh"
+fi

@@ -1,0 +1,34 @@
+<?php
+
+declare(strict_types=1);
+
+// Nextcloud STAND-IN (Nuagerie tests): the front controller. Only the login page exists:
+// GET /login (or /index.php/login) returns upstream's form fields; everything else
+// redirects there like upstream does for an anonymous visitor.
+require_once __DIR__ . '/lib/base.php';
+
+use Standin\Http;
+use Standin\Server;
+
+try {
+	Http::guard();
+	$path = Http::pathInfo('index.php');
+	$base = (getenv('front_controller_active') === 'true' || ($_SERVER['front_controller_active'] ?? '') === 'true') ? '' : '/index.php';
+	if ($path === '/login' && in_array($_SERVER['REQUEST_METHOD'] ?? 'GET', ['GET', 'HEAD'], true)) {
+		header('X-Frame-Options: SAMEORIGIN');
+		Http::page(200, 'Login', '<form method="post" name="login" action="' . htmlspecialchars($base . '/login') . '">'
+			. '<input type="text" name="user" id="user" autocomplete="username" required>'
+			. '<input type="password" name="password" id="password" autocomplete="current-password" required>'
+			. '<input type="hidden" name="requesttoken" value="' . bin2hex(random_bytes(16)) . '">'
+			. '<button type="submit">Log in</button></form>'
+			. '<p>stand-in: logging in through the browser is not implemented; use WebDAV with basic auth.</p>');
+	}
+	if ($path === '/login') {
+		Http::page(501, 'Not implemented', '<p>stand-in: browser login is not implemented.</p>');
+	}
+	header('Location: ' . Http::protocol() . '://' . Http::host() . $base . '/login');
+	http_response_code(302);
+} catch (\Throwable $e) {
+	Server::log()->error('index.php: ' . $e->getMessage());
+	Http::page(500, 'Internal Server Error', '<p>The server was unable to complete your request.</p>');
+}

@@ -1,0 +1,135 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Standin;
+
+/** Process-wide state: server root, version, config, and the lazily opened services. */
+final class Server {
+	public static string $root;
+	public static string $configDir;
+	public static array $version;
+	public static string $versionString;
+	public static array $canUpgradeFrom;
+	public static Config $config;
+	private static ?Db $db = null;
+	private static ?Log $log = null;
+
+	public const PRODUCT_NAME = 'Nextcloud stand-in (Nuagerie tests)';
+
+	public static function boot(string $root): void {
+		self::$root = $root;
+		require $root . '/version.php';
+		/** @var array $OC_Version */
+		self::$version = $OC_Version;
+		self::$versionString = $OC_VersionString;
+		self::$canUpgradeFrom = $OC_VersionCanBeUpgradedFrom['nextcloud'] ?? [];
+		// Upstream lib/base.php: NEXTCLOUD_CONFIG_DIR, else <server root>/config/.
+		$dir = getenv('NEXTCLOUD_CONFIG_DIR');
+		self::$configDir = ($dir !== false && $dir !== '') ? rtrim($dir, '/') . '/' : $root . '/config/';
+		self::$config = new Config(self::$configDir);
+	}
+
+	public static function reload(): void {
+		self::$config = new Config(self::$configDir);
+		self::$db = null;
+	}
+
+	public static function versionDotted(): string {
+		return implode('.', self::$version);
+	}
+
+	public static function installed(): bool {
+		return self::$config->getBool('installed');
+	}
+
+	public static function maintenance(): bool {
+		return self::$config->getBool('maintenance');
+	}
+
+	/**
+	 * Upstream OCP\Util::needUpgrade(): the code is newer than the `version` in config.php.
+	 * A code tree OLDER than the installed version is refused (downgrade), like upstream.
+	 */
+	public static function needUpgrade(): bool {
+		if (!self::installed()) {
+			return false;
+		}
+		$installed = (string)self::$config->get('version', '0.0.0');
+		$code = self::versionDotted();
+		if (version_compare($code, $installed, '<')) {
+			throw new HintException(sprintf(
+				'Downgrading is not supported and is likely to cause unpredictable issues (from %s to %s)',
+				$installed, $code));
+		}
+		return version_compare($code, $installed, '>');
+	}
+
+	/** Upstream Updater::isUpgradePossible(): previous major or same major only. */
+	public static function upgradePossible(string $from): bool {
+		$parts = explode('.', $from);
+		return isset(self::$canUpgradeFrom[$parts[0] . '.' . ($parts[1] ?? '0')]);
+	}
+
+	/**
+	 * Upstream's memcache factory refuses a configured cache that is not available, e.g. the
+	 * well-known "Memcache \OC\Memcache\APCu not available for local cache" of an occ run
+	 * without `apc.enable_cli=1`.
+	 */
+	public static function checkCaches(): void {
+		if (!self::installed()) {
+			return;
+		}
+		$checks = [
+			'memcache.local' => 'local cache', 'memcache.distributed' => 'distributed cache', 'memcache.locking' => 'locking cache',
+		];
+		foreach ($checks as $key => $what) {
+			$class = ltrim((string)self::$config->get($key, ''), '\\');
+			$ok = match ($class) {
+				'' => true,
+				'OC\\Memcache\\APCu' => extension_loaded('apcu') && ini_get('apc.enabled') && (PHP_SAPI !== 'cli' || ini_get('apc.enable_cli')),
+				'OC\\Memcache\\Redis' => extension_loaded('redis'),
+				default => false,
+			};
+			if (!$ok) {
+				throw new HintException('Memcache \\' . $class . ' not available for ' . $what, 'Is the matching PHP module installed and enabled?');
+			}
+		}
+	}
+
+	public static function log(): Log {
+		return self::$log ??= new Log(self::$config);
+	}
+
+	public static function db(): Db {
+		return self::$db ??= Db::connect(self::$config);
+	}
+
+	public static function storage(): S3 {
+		$store = self::$config->get('objectstore');
+		if (!is_array($store) || ($store['class'] ?? '') !== '\\OC\\Files\\ObjectStore\\S3' && ($store['class'] ?? '') !== 'OC\\Files\\ObjectStore\\S3') {
+			throw new \RuntimeException('stand-in: only S3 primary storage is implemented ("objectstore" with class \\OC\\Files\\ObjectStore\\S3)');
+		}
+		return S3::fromArguments($store['arguments'] ?? []);
+	}
+
+	public static function locking(): Locking {
+		return new Locking(self::$config);
+	}
+
+	/** Apps shipped in the release: apps/<id>/appinfo/info.xml → [id => version]. */
+	public static function shippedApps(): array {
+		$apps = [];
+		foreach (glob(self::$root . '/apps/*/appinfo/info.xml') ?: [] as $file) {
+			$xml = (string)file_get_contents($file);
+			$id = preg_match('#<id>\s*([^<]+?)\s*</id>#', $xml, $m) ? $m[1] : basename(dirname($file, 2));
+			$apps[$id] = [
+				'version' => preg_match('#<version>\s*([^<]+?)\s*</version>#', $xml, $m) ? $m[1] : '0.0.0',
+				'always' => (bool)preg_match('#<nuagerie-standin-always-enabled\s*/>#', $xml),
+				'default' => (bool)preg_match('#<nuagerie-standin-default-enabled\s*/>#', $xml),
+			];
+		}
+		ksort($apps);
+		return $apps;
+	}
+}
