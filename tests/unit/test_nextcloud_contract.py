@@ -1,0 +1,196 @@
+"""The Nextcloud contract (docs/nextcloud-contract.yml) cannot rot.
+
+(a) Every occ command (and option on the same line), every `config:system:set` /
+    `config:app:set` key, and every config key rendered into a `*.config.php` by the roles
+    or the config filters must be listed in the contract. Scanned: roles/, playbooks/,
+    plugins/, filter_plugins/, molecule/ (files mentioning `occ`, templates named
+    `*config.php*`, and a `NEXTCLOUD_SYSTEM_KEYS` collection in a filter module).
+(b) The stand-in (lab/nextcloud-standin/) implements every command and option of the contract.
+"""
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = yaml.safe_load((ROOT / "docs" / "nextcloud-contract.yml").read_text())
+SCANNED = ["roles", "playbooks", "plugins", "filter_plugins", "molecule"]
+TEXT_SUFFIXES = {".yml", ".yaml", ".j2", ".py", ".sh", ".php", ".cfg", ".conf", ".md", ".service", ".timer"}
+
+# occ command namespaces (upstream core and the farm's apps); a namespaced command is
+# recognised anywhere in a file that mentions occ, bare commands only after "occ".
+NAMESPACES = ("maintenance", "config", "app", "user", "group", "background", "db", "files",
+              "files_external", "integrity", "encryption", "log", "security", "sharing",
+              "trashbin", "versions", "twofactorauth", "preview", "theming", "richdocuments",
+              "onlyoffice", "notify_push", "setupchecks", "info", "dav", "text", "deck",
+              "spreed", "talk", "circles", "collectives", "forms", "tables", "calendar")
+NAMESPACED_RE = re.compile(r"(?<![\w./@-])((?:%s)(?::[a-z][a-z0-9_-]*)+)(?![\w:@])" % "|".join(NAMESPACES))
+BARE_RE = re.compile(r"(?<![a-zA-Z])occ\b[^\n]*?[\s\"',\[](status|upgrade|list)(?=[\"'\s,\]]|$)")
+OPTION_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])(?=[=\s\"',\]]|$)")
+OCC_RE = re.compile(r"(?<![a-zA-Z])occ\b")
+TEMPLATE_KEY_RE = re.compile(r"^ {2}'([A-Za-z0-9_.]+)'\s*=>", re.M)
+
+
+def occ_uses(text: str):
+    """Yield (command, options on the same line, following tokens) for each occ use in a text."""
+    for line in text.splitlines():
+        found = [(m.group(1), m.end()) for m in NAMESPACED_RE.finditer(line)]
+        found += [(m.group(1), m.end()) for m in BARE_RE.finditer(line)]
+        for command, end in found:
+            rest = line[end:]
+            options = set(OPTION_RE.findall(rest.split(" occ ")[0]))
+            tokens = re.findall(r"[\w.{}-]+", rest)
+            yield command, options, tokens
+
+
+def scanned_files():
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and (path.suffix in TEXT_SUFFIXES or "config.php" in path.name) \
+                    and "__pycache__" not in path.parts:
+                yield path
+
+
+def repository_uses():
+    commands, system_keys, app_keys = {}, {}, {}
+    for path in scanned_files():
+        text = path.read_text(errors="replace")
+        where = str(path.relative_to(ROOT))
+        if "config.php" in path.name:
+            for key in TEMPLATE_KEY_RE.findall(text):
+                system_keys.setdefault(key, where)
+        if path.name == "test_nextcloud_contract.py" or not OCC_RE.search(text):
+            continue
+        for command, options, tokens in occ_uses(text):
+            commands.setdefault(command, [set(), where])[0].update(options)
+            args = [t for t in tokens if not t.startswith("-")]
+            if command == "config:system:set" and args and "{" not in args[0]:
+                system_keys.setdefault(args[0], where)
+            if command == "config:app:set" and len(args) >= 2 and "{" not in args[0] + args[1]:
+                app_keys.setdefault(f"{args[0]}/{args[1]}", where)
+    for path in sorted((ROOT / "filter_plugins").glob("*.py")):
+        module = importlib.import_module(path.stem)
+        # The config filter's allow-list: every key the project may render.
+        for key in getattr(module, "CONFIG_KEYS", ()) or getattr(module, "NEXTCLOUD_SYSTEM_KEYS", ()):
+            system_keys.setdefault(key, str(path.relative_to(ROOT)))
+    return commands, system_keys, app_keys
+
+
+# ------------------------------------------------------------------ (a) the repository
+
+def test_scanner_recognises_the_usual_forms():
+    text = "\n".join([
+        'cmd: "{{ web_occ }} {{ slug }} status --output=json"',
+        'argv: ["nuagerie-occ", "asso", "config:system:set", "loglevel", "--value=2", "--type=integer"]',
+        "php occ maintenance:mode --on",
+        'ExecStart=/usr/local/bin/nuagerie-occ %i background:cron',
+        "become_user: www-data   # user:password@host must not count",
+        "register: occ_status",
+    ])
+    uses = [(c, sorted(o)) for c, o, _ in occ_uses(text)]
+    assert uses == [("status", ["--output"]), ("config:system:set", ["--type", "--value"]),
+                    ("maintenance:mode", ["--on"]), ("background:cron", [])]
+
+
+def test_every_occ_command_and_option_used_is_in_the_contract():
+    commands, _, _ = repository_uses()
+    known = CONTRACT["occ"]
+    globals_ = set(CONTRACT["occ_global_options"])
+    problems = []
+    for command, (options, where) in sorted(commands.items()):
+        if command not in known:
+            problems.append(f"{where}: occ {command} is not in docs/nextcloud-contract.yml")
+            continue
+        unknown = options - set(known[command]["options"]) - globals_
+        if unknown:
+            problems.append(f"{where}: occ {command} {sorted(unknown)} not in the contract")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_config_key_rendered_or_set_is_in_the_contract():
+    _, system_keys, app_keys = repository_uses()
+    owned = CONTRACT["config"]["owned_by_nextcloud"]
+    known = set(CONTRACT["config"]["system"]) | set(owned["identity"]) | set(owned["state"])
+    problems = [f"{where}: system config key {key!r} is not in docs/nextcloud-contract.yml"
+                for key, where in sorted(system_keys.items()) if key not in known]
+    problems += [f"{where}: app config {key!r} is not in docs/nextcloud-contract.yml"
+                 for key, where in sorted(app_keys.items()) if key not in CONTRACT["config"]["app"]]
+    assert not problems, "\n".join(problems)
+
+
+def test_no_template_renders_nextclouds_state_keys():
+    """`installed`, `version`, `maintenance` in a *.config.php would override config.php forever."""
+    state = set(CONTRACT["config"]["owned_by_nextcloud"]["state"])
+    problems = []
+    for path in scanned_files():
+        if "config.php" in path.name:
+            problems += [f"{path.relative_to(ROOT)}: renders {key!r}"
+                         for key in TEMPLATE_KEY_RE.findall(path.read_text()) if key in state]
+    assert not problems, "\n".join(problems)
+
+
+def test_contract_entries_name_their_upstream_source():
+    for name, entry in CONTRACT["occ"].items():
+        assert entry.get("upstream") and entry.get("checked") in ("source", "recalled"), name
+        assert isinstance(entry["options"], list), name
+    for entry in CONTRACT["http"]:
+        assert entry.get("upstream") and entry.get("checked") in ("source", "recalled"), entry["path"]
+    for key, entry in CONTRACT["config"]["system"].items():
+        assert entry.get("upstream") and entry.get("standin") in ("used", "accepted"), key
+    owned = CONTRACT["config"]["owned_by_nextcloud"]
+    assert not set(CONTRACT["config"]["system"]) & (set(owned["identity"]) | set(owned["state"]))
+
+
+def test_the_apps_of_the_contract_are_in_the_standin_release():
+    shipped = sorted(p.name for p in (ROOT / "lab/nextcloud-standin/nextcloud/apps").iterdir())
+    assert shipped == sorted(CONTRACT["apps"])
+
+
+# ------------------------------------------------------------------ (b) the stand-in
+
+PHP = shutil.which("php")
+
+
+@pytest.fixture(name="standin_commands")
+def fixture_standin_commands(tmp_path):
+    if PHP is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("php-cli is missing on CI (scripts/bootstrap installs it)")
+        pytest.skip("php-cli is not installed")
+    occ = ROOT / "lab/nextcloud-standin/nextcloud/occ"
+    listed = {}
+    for state, config in (("new", None), ("installed", "<?php $CONFIG = ['installed' => true, 'version' => '33.0.8.0'];\n")):
+        confdir = tmp_path / state
+        confdir.mkdir()
+        if config:
+            (confdir / "config.php").write_text(config)
+        out = subprocess.run([PHP, str(occ), "list", "--format=json"], capture_output=True, text=True,
+                             check=True, env={"PATH": os.environ["PATH"], "NEXTCLOUD_CONFIG_DIR": str(confdir)})
+        for command in json.loads(out.stdout)["commands"]:
+            options = command["definition"]["options"]
+            names = {o["name"] for o in options.values()} | {o["shortcut"] for o in options.values() if o["shortcut"]}
+            listed[command["name"]] = names
+    return listed
+
+
+def test_standin_implements_every_contract_command_and_option(standin_commands):
+    problems = []
+    for command, entry in CONTRACT["occ"].items():
+        if command not in standin_commands:
+            problems.append(f"stand-in lacks occ {command}")
+            continue
+        missing = set(entry["options"]) - standin_commands[command]
+        if missing:
+            problems.append(f"stand-in occ {command} lacks {sorted(missing)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_standin_has_no_command_outside_the_contract(standin_commands):
+    assert set(standin_commands) <= set(CONTRACT["occ"])
