@@ -6,7 +6,8 @@ run), never a loop. The rendering is the pure ``web_bundle`` of
 ``filter_plugins/nuagerie_nextcloud.py`` (imported by path, as ``nuagerie_catalogue`` does).
 
 Arguments: ``kind`` (config | pools | nginx | timers), ``spaces``, ``settings``, ``master_key``
-(config), ``hosts`` (timers: every web host; this host is ``inventory_hostname``), and the module's
+(config), ``hosts`` (timers: every web host; this host is ``inventory_hostname``), ``extra`` (more
+entries, e.g. a role template, converged and validated together), and the module's
 ``root``, ``prune``, ``validate``. The result never holds file contents (they carry secrets).
 """
 
@@ -26,7 +27,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 FILTER_DIR = os.path.join(REPO_ROOT, "filter_plugins")
 
 _MODULE_ARGS = ("root", "prune", "validate")
-_ACTION_ARGS = ("kind", "spaces", "settings", "master_key", "hosts")
+_ACTION_ARGS = ("kind", "spaces", "settings", "master_key", "hosts", "extra")
 
 
 def nextcloud_library():
@@ -80,6 +81,10 @@ class ActionModule(ActionBase):
                 hosts=_plain(args.get("hosts")))
         except AnsibleFilterError as exc:
             raise AnsibleActionFail(f"nuagerie_web_files ({args['kind']}): {exc}") from exc
+        extra = _plain(args.get("extra") or [])
+        if not isinstance(extra, list) or not all(isinstance(e, dict) and "path" in e for e in extra):
+            raise AnsibleActionFail("nuagerie_web_files: extra must be a list of entries with a path")
+        entries = entries + extra
 
         fd, local = tempfile.mkstemp(prefix="nuagerie-web-", suffix=".json.gz")
         os.close(fd)

@@ -19,7 +19,7 @@ SETTINGS = {
     "farm_name": "nuagerie",
     "spaces_root": "/srv/nextcloud/spaces",
     "releases_dir": "/srv/nextcloud/releases",
-    "farm_config_file": "/etc/nuagerie/nextcloud/farm.config.php",
+    "farm_config_file": "/etc/nextcloud/nuagerie-farm.config.php",
     "web_user": "www-data",
     "web_group": "www-data",
     "db": {"host": "pg1", "port": 5432, "ssl_mode": "verify-full",
