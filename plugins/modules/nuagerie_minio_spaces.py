@@ -272,15 +272,21 @@ def plan_space(space, state, remove_buckets):
     if before["secret"] != "current":
         # `mc admin user add` reads the secret from stdin when it is not on the command line.
         actions.append(("set user", ["admin", "user", "add", "{alias}", user], secret + "\n", ()))
+    # (Re-)adding a user enables it. MinIO refuses to attach or detach policies of a disabled
+    # user ("user does not exist"), so such a user is enabled for the change and the wanted
+    # status is set last.
+    status = "enabled" if before["secret"] != "current" else before["user"]
+    mapping = []
     if user not in before["attached"]:
-        actions.append(("attach policy", ["admin", "policy", "attach", "{alias}", user, "--user", user], None, ()))
+        mapping.append(("attach policy", ["admin", "policy", "attach", "{alias}", user, "--user", user], None, ()))
     for other in before["attached"]:
         if other != user:
-            actions.append(("detach policy", ["admin", "policy", "detach", "{alias}", other, "--user", user], None, ()))
-    # Last: MinIO refuses to attach a policy to a disabled user ("user does not exist").
-    # (Re-)adding a user enables it; only the final status counts.
-    status_after_add = "enabled" if before["secret"] != "current" else before["user"]
-    if status_after_add != want_status:
+            mapping.append(("detach policy", ["admin", "policy", "detach", "{alias}", other, "--user", user], None, ()))
+    if mapping and status == "disabled":
+        actions.append(("enable user", ["admin", "user", "enable", "{alias}", user], None, ()))
+        status = "enabled"
+    actions.extend(mapping)
+    if status != want_status:
         actions.append((f"{want_status[:-1]} user", ["admin", "user", want_status[:-1], "{alias}", user], None, ()))
     return actions, before, after
 

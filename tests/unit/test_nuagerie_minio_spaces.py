@@ -51,6 +51,12 @@ def test_new_disabled_space_is_disabled_after_its_policy_is_attached():
     assert labels == ["create bucket", "set quota", "write policy", "set user", "attach policy", "disable user"]
 
 
+def test_disabled_user_without_its_policy_is_enabled_for_the_attach_then_disabled_again():
+    state = _converged(users={"nc-a": {"secretKey": SECRET, "status": "disabled"}}, mappings={})
+    labels = _labels(m.plan_space(_space(state="disabled"), state, False)[0])
+    assert labels == ["enable user", "attach policy", "disable user"]
+
+
 def test_converged_space_needs_nothing():
     assert m.plan_space(_space(), _converged(), False)[0] == []
 
