@@ -78,6 +78,8 @@ CONFIG_KEYS = frozenset((
     "default_phone_region", "default_timezone", "auth.bruteforce.protection.enabled",
     "allow_local_remote_servers", "lost_password_link", "token_auth_enforced",
     "session_lifetime", "session_keepalive", "remember_login_cookie_lifetime",
+    # hard limit of enabled accounts (lib/private/Support/Subscription/Registry.php)
+    "one-click-instance", "one-click-instance.user-limit",
 ))
 
 #: Keys of the ``settings`` mapping, with their meaning (the roles' variables feed them).
@@ -279,17 +281,11 @@ def space_config(space: Mapping, settings: Mapping, master_key: str) -> dict:
     config["maintenance_window_start"] = maintenance_window_start(
         space["slug"], settings.get("maintenance_hours", [1, 2, 3, 4]))
     config["mail_domain"] = (settings.get("mail") or {}).get("domain") or domains[0]
+    # The account limit is Nextcloud's own: with one-click-instance on, creating an account
+    # beyond user-limit enabled accounts fails (web UI, provisioning API and occ alike).
+    config["one-click-instance"] = True
+    config["one-click-instance.user-limit"] = int(space["max_accounts"])
     return dict(check_config_keys(config, f"space {space['slug']}"))
-
-
-def space_app_config(space: Mapping) -> dict:
-    """App values of a space (not config.php keys), for ``occ config:import`` after install.
-
-    :param space: a space record.
-    :returns: ``{"apps": {"files": {"default_quota": "<n> GB"}}}``: each account's default quota
-        is the space's quota (the bucket's hard quota bounds the sum).
-    """
-    return {"apps": {"files": {"default_quota": f"{space['quota_gb']} GB"}}}
 
 
 def _php_file(config: Mapping, header: str) -> str:
@@ -411,6 +407,10 @@ def _file(path: str, content: str, mode: str, owner: str, group: str) -> dict:
             "group": group}
 
 
+def _absent(path: str) -> dict:
+    return {"path": path, "type": "absent"}
+
+
 def _link(path: str, target: str) -> dict:
     return {"path": path, "type": "link", "src": target}
 
@@ -425,7 +425,8 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
       root:web: Nextcloud may create its ``config.php`` but cannot replace our files, sticky),
       ``data``, ``tmp``, ``sessions`` (0750 web), ``release`` → ``<releases_dir>/<version>``,
       ``config/00-farm.config.php`` → the farm file, ``config/50-space.config.php`` (0640
-      root:web);
+      root:web), ``data/.ocdata``; an ``absent`` space's whole ``<root>/<slug>/`` is removed
+      (its data dir holds no user data: files live in the bucket);
     * ``pools``: ``<slug>.conf`` per served space (root of the entries: php-fpm's pool dir);
     * ``nginx``: one ``spaces.map``;
     * ``timers``: ``nc-cron@<slug>.timer`` links (into ``timers.target.wants``) for the active
@@ -450,15 +451,19 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
     if kind == "config":
         farm_file = _need_abs(settings, "farm_config_file")
         for space in spaces:
-            if space.get("state") == "absent":
-                continue
             paths = space_paths(space, settings)
+            if space.get("state") == "absent":
+                entries.append(_absent(paths["root"]))
+                continue
             entries += [
                 _dir(paths["root"], "0755", "root", "root"),
                 _dir(paths["config"], "1770", "root", group),
                 _dir(paths["data"], "0750", user, group),
                 _dir(paths["tmp"], "0750", user, group),
                 _dir(paths["sessions"], "0750", user, group),
+                # Nextcloud refuses to serve a data dir without it (checkDataDirectoryValidity);
+                # only the host that ran the installer would have it otherwise.
+                _file(f"{paths['data']}/.ocdata", "", "0640", user, group),
                 _link(paths["release_link"], paths["release"]),
                 _link(f"{paths['config']}/00-farm.config.php", farm_file),
                 _file(f"{paths['config']}/50-space.config.php",
@@ -495,7 +500,6 @@ class FilterModule:
             "nuagerie_nextcloud_farm_config": farm_config,
             "nuagerie_nextcloud_farm_config_php": farm_config_php,
             "nuagerie_nextcloud_space_config": space_config,
-            "nuagerie_nextcloud_space_app_config": space_app_config,
             "nuagerie_nextcloud_check_keys": check_config_keys,
             "nuagerie_nextcloud_fpm_pool": fpm_pool,
             "nuagerie_nextcloud_nginx_map": nginx_spaces_map,

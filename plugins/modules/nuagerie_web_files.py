@@ -14,6 +14,8 @@ short_description: Converge many files, directories and symlinks from one bundle
 description:
   - Reads a gzipped JSON list of entries (C(path), C(type) file|directory|link, C(content) or
     C(src), C(mode), C(owner), C(group)) and makes the host match, touching only what differs.
+  - An entry of C(type) absent removes that path, a whole tree if it is a directory (moved
+    aside first, deleted only once validation passed, so a rollback restores it).
   - Files are replaced atomically (temporary file + rename). Entries matching C(prune) under
     C(root) that are not in the bundle are removed.
   - When something changed and C(validate) is given, the command runs; if it fails, every change
@@ -67,7 +69,7 @@ added:
   type: list
   returned: always
 removed:
-  description: Pruned paths, relative to root.
+  description: Pruned paths, relative to root, and the paths of absent entries removed.
   type: list
   returned: always
 """
@@ -78,6 +80,7 @@ import gzip
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import tempfile
 
@@ -94,6 +97,7 @@ class Converger:
         self.changed: list = []
         self.added: list = []
         self.removed: list = []
+        self.trash: list = []
         self._uids: dict = {}
         self._gids: dict = {}
 
@@ -184,6 +188,30 @@ class Converger:
             os.close(fd)
         os.replace(tmp, path)
 
+    def absent(self, entry: dict) -> None:
+        path = self.path(entry["path"])
+        if not os.path.lexists(path):
+            return
+        self.changed.append(entry["path"])
+        self.removed.append(entry["path"])
+        if self.check:
+            return
+        aside = f"{path}.nuagerie-removing"
+        if os.path.lexists(aside):
+            shutil.rmtree(aside) if os.path.isdir(aside) and not os.path.islink(aside) else os.unlink(aside)
+        os.rename(path, aside)
+        self.undo.append(("moved", aside, path))
+        self.trash.append(aside)
+
+    def empty_trash(self) -> None:
+        """Delete what absent entries moved aside (after validation passed)."""
+        for aside in self.trash:
+            if os.path.isdir(aside) and not os.path.islink(aside):
+                shutil.rmtree(aside)
+            elif os.path.lexists(aside):
+                os.unlink(aside)
+        self.trash = []
+
     def _save(self, path: str) -> None:
         """Remember what ``path`` was (file bytes + attributes, link target, or nothing)."""
         if os.path.islink(path):
@@ -211,6 +239,8 @@ class Converger:
             kind, path = step[0], step[1]
             if kind == "rmdir":
                 os.rmdir(path)
+            elif kind == "moved":
+                os.rename(path, step[2])
             elif kind == "attrs":
                 os.chown(path, step[3], step[4])
                 os.chmod(path, step[2])
@@ -236,7 +266,8 @@ def converge(entries: list, root: str, prune: str, check: bool) -> Converger:
     :returns: the converger, with the changes and the undo log.
     """
     work = Converger(root, check)
-    handlers = {"directory": work.directory, "link": work.link, "file": work.file}
+    handlers = {"directory": work.directory, "link": work.link, "file": work.file,
+                "absent": work.absent}
     for entry in entries:
         handlers[entry["type"]](entry)
     if prune:
@@ -273,6 +304,7 @@ def main() -> None:
             module.fail_json(msg=f"validation {' '.join(params['validate'])} failed; every change "
                                  f"was rolled back: {proc.stderr.strip() or proc.stdout.strip()}",
                              changed_paths=work.changed[:100])
+    work.empty_trash()
     module.exit_json(changed=bool(work.changed), changed_count=len(work.changed),
                      changed_paths=work.changed[:100], added=work.added, removed=work.removed)
 

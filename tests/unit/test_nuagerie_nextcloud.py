@@ -40,7 +40,8 @@ SETTINGS = {
 
 def space(slug, state="active", release="33.0.8", aliases=()):
     return {
-        "slug": slug, "state": state, "nextcloud_release": release, "quota_gb": 40,
+        "slug": slug, "state": state, "nextcloud_release": release, "quota_gb": 40, "max_accounts": 50,
+        "office": "collabora", "admin_email": f"admin@{slug}.example.org",
         "domains": [f"{slug}.lab.nuagerie.test", *aliases],
         "rotation": {"db_password": 0, "s3_secret_key": 0, "redis_password": 0, "admin_password": 0},
         "names": nuagerie_names.space_names(slug),
@@ -300,8 +301,19 @@ def test_bundle_refuses_non_list():
         nc.web_bundle({"slug": "a"}, "pools", SETTINGS)
 
 
-def test_space_app_config():
-    assert nc.space_app_config(space("a")) == {"apps": {"files": {"default_quota": "40 GB"}}}
+def test_space_config_sets_the_account_limit():
+    config = nc.space_config({**space("a"), "max_accounts": 12}, SETTINGS, KEY)
+    assert config["one-click-instance"] is True
+    assert config["one-click-instance.user-limit"] == 12
+
+
+def test_bundle_config_marks_data_dir_and_removes_absent_spaces():
+    entries = nc.web_bundle([space("a"), space("gone", state="absent")], "config", SETTINGS, KEY)
+    paths = {e["path"]: e for e in entries}
+    root = SETTINGS["spaces_root"]
+    assert paths[f"{root}/a/data/.ocdata"]["type"] == "file"
+    assert paths[f"{root}/gone"] == {"path": f"{root}/gone", "type": "absent"}
+    assert not [p for p in paths if p.startswith(f"{root}/gone/")]
 
 
 def test_filters_registered():

@@ -1,0 +1,169 @@
+#!/usr/bin/python
+"""Module ``nuagerie_nextcloud_config_php``: read, compare and write the spaces' config.php.
+
+Nextcloud keeps what only it writes (installed, version, maintenance...) in each space's
+``config/config.php``; every frontend must hold the same file (docs/web.md). The playbook reads
+the hashes everywhere, then copies only the files that differ, in a few tasks for all spaces.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nuagerie_nextcloud_config_php
+short_description: Hash, read or write every space's Nextcloud-owned config.php at once
+description:
+  - Without C(read) or C(write), returns the sha256 of C(<root>/<slug>/config/config.php) of
+    every space directory that has one (read-only).
+  - With C(expected) (slug -> sha256, e.g. the first frontend's hashes), also returns C(stale) -
+    the expected slugs whose file here is missing or different.
+  - C(read) returns the content (base64) of the listed spaces' files (read-only).
+  - C(write) replaces the listed spaces' files (atomic rename) where the content differs;
+    check mode reports them and writes nothing. A space directory that does not exist is an error.
+options:
+  root:
+    description: Parent of the space directories.
+    type: path
+    required: true
+  expected:
+    description: slug -> sha256 the files should have (read-only comparison).
+    type: dict
+    default: {}
+  read:
+    description: Slugs whose file to return.
+    type: list
+    elements: str
+    default: []
+  write:
+    description: slug -> base64 content to write.
+    type: dict
+    default: {}
+  owner:
+    description: Owner of written files (Nextcloud's web user, it rewrites them).
+    type: str
+    default: www-data
+  group:
+    description: Group of written files.
+    type: str
+    default: www-data
+author: Nuagerie
+"""
+
+EXAMPLES = r"""
+- name: sync | Hash every space's config.php on this frontend
+  nuagerie_nextcloud_config_php:
+    root: /srv/nextcloud/spaces
+  register: __hashes
+"""
+
+RETURN = r"""
+hashes:
+  description: slug -> sha256 (without read/write).
+  type: dict
+  returned: always
+contents:
+  description: slug -> base64 content (with read).
+  type: dict
+  returned: always
+stale:
+  description: Slugs of C(expected) whose file here is missing or differs.
+  type: list
+  returned: always
+written:
+  description: Slugs whose file was (or, in check mode, would be) replaced.
+  type: list
+  returned: always
+"""
+
+import base64
+import grp
+import hashlib
+import os
+import pwd
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def config_path(root: str, slug: str) -> str:
+    if not _SLUG.match(slug):
+        raise ValueError(f"invalid slug {slug!r}")
+    return os.path.join(root, slug, "config", "config.php")
+
+
+def hashes(root: str) -> dict:
+    out = {}
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return out
+    for slug in names:
+        if not _SLUG.match(slug):
+            continue
+        try:
+            with open(config_path(root, slug), "rb") as handle:
+                out[slug] = hashlib.sha256(handle.read()).hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return out
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "root": {"type": "path", "required": True},
+            "expected": {"type": "dict", "default": {}},
+            "read": {"type": "list", "elements": "str", "default": []},
+            "write": {"type": "dict", "default": {}, "no_log": True},
+            "owner": {"type": "str", "default": "www-data"},
+            "group": {"type": "str", "default": "www-data"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    root = params["root"]
+    result = {"hashes": {}, "contents": {}, "stale": [], "written": []}
+    try:
+        if params["write"]:
+            uid, gid = pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
+            for slug, encoded in sorted(params["write"].items()):
+                path = config_path(root, slug)
+                data = base64.b64decode(encoded)
+                if not os.path.isdir(os.path.dirname(path)):
+                    module.fail_json(msg=f"{os.path.dirname(path)} does not exist: converge the web tier first",
+                                     **result)
+                try:
+                    with open(path, "rb") as handle:
+                        if handle.read() == data:
+                            continue
+                except FileNotFoundError:
+                    pass
+                result["written"].append(slug)
+                if module.check_mode:
+                    continue
+                fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.php.")
+                try:
+                    os.write(fd, data)
+                    os.fchown(fd, uid, gid)
+                    os.fchmod(fd, 0o640)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+        elif params["read"]:
+            for slug in params["read"]:
+                with open(config_path(root, slug), "rb") as handle:
+                    result["contents"][slug] = base64.b64encode(handle.read()).decode("ascii")
+        else:
+            result["hashes"] = hashes(root)
+            result["stale"] = sorted(slug for slug, sha in params["expected"].items()
+                                     if result["hashes"].get(slug) != sha)
+    except (OSError, ValueError, KeyError) as exc:
+        module.fail_json(msg=f"nuagerie_nextcloud_config_php: {exc}", **result)
+    module.exit_json(changed=bool(result["written"]), **result)
+
+
+if __name__ == "__main__":
+    main()
