@@ -5,9 +5,14 @@
     or the config filters must be listed in the contract. Scanned: roles/, playbooks/,
     plugins/, filter_plugins/, molecule/ (files mentioning `occ`, templates named
     `*config.php*`, and a `NEXTCLOUD_SYSTEM_KEYS` collection in a filter module).
-(b) The stand-in (lab/nextcloud-standin/) implements every command and option of the contract.
+    App config keys are also collected from the Python of plugins/ and filter_plugins/:
+    literals `{<app id>: {key: …}}` / `{<app id>: ("key", …)}` and `x["<app id>"] = {key: …}`
+    (app ids: the contract's `apps` and `core`).
+(b) The stand-in (lab/nextcloud-standin/) implements every command and option of the contract,
+    app commands included (registered only for their enabled app: read from its command table).
 """
 
+import ast
 import importlib
 import json
 import os
@@ -83,6 +88,47 @@ def repository_uses():
     return commands, system_keys, app_keys
 
 
+APP_IDS = frozenset(CONTRACT["apps"]) | {"core"}
+
+
+def _str(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _keys_of(node) -> list[str]:
+    """Keys named by a dict literal (string keys) or a tuple/list/set of strings."""
+    if isinstance(node, ast.Dict):
+        return [k for k in map(_str, node.keys) if k]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and node.elts:
+        names = [_str(e) for e in node.elts]
+        return names if all(names) else []
+    return []
+
+
+def python_app_config_keys(source: str) -> set[str]:
+    """`app/key` pairs a Python source names as app values (see the module docstring)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if _str(key) in APP_IDS:
+                    found |= {f"{_str(key)}/{k}" for k in _keys_of(value)}
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            for target in node.targets:
+                if isinstance(target, ast.Subscript) and _str(target.slice) in APP_IDS:
+                    found |= {f"{_str(target.slice)}/{k}" for k in _keys_of(node.value)}
+    return found
+
+
+def python_app_uses():
+    found = {}
+    for top in ("plugins", "filter_plugins"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            for key in python_app_config_keys(path.read_text()):
+                found.setdefault(key, str(path.relative_to(ROOT)))
+    return found
+
+
 # ------------------------------------------------------------------ (a) the repository
 
 def test_scanner_recognises_the_usual_forms():
@@ -97,6 +143,25 @@ def test_scanner_recognises_the_usual_forms():
     uses = [(c, sorted(o)) for c, o, _ in occ_uses(text)]
     assert uses == [("status", ["--output"]), ("config:system:set", ["--type", "--value"]),
                     ("maintenance:mode", ["--on"]), ("background:cron", [])]
+
+
+def test_app_config_scanner_recognises_the_usual_forms():
+    source = """
+values = {"files": {"default_quota": "1 GB"}, "slug": {"x": 1}}
+keys = {"richdocuments": ("wopi_url", "public_wopi_url"), "onlyoffice": "a description"}
+values["onlyoffice"] = {"DocumentServerUrl": url, "jwt_header": h}
+other = {"files": [{"path": "/x"}], "apps": {"spreed": {"x": 1}}}
+"""
+    assert python_app_config_keys(source) == {
+        "files/default_quota", "richdocuments/wopi_url", "richdocuments/public_wopi_url",
+        "onlyoffice/DocumentServerUrl", "onlyoffice/jwt_header", "spreed/x"}
+
+
+def test_every_app_config_key_found_in_code_is_in_the_contract():
+    """Keys of app values the Python code sets (e.g. for occ config:import) are in the contract."""
+    problems = [f"{where}: app config {key!r} is not in docs/nextcloud-contract.yml (config.app)"
+                for key, where in sorted(python_app_uses().items()) if key not in CONTRACT["config"]["app"]]
+    assert not problems, "\n".join(problems)
 
 
 def test_every_occ_command_and_option_used_is_in_the_contract():
@@ -144,6 +209,13 @@ def test_contract_entries_name_their_upstream_source():
         assert entry.get("upstream") and entry.get("checked") in ("source", "recalled"), entry["path"]
     for key, entry in CONTRACT["config"]["system"].items():
         assert entry.get("upstream") and entry.get("standin") in ("used", "accepted"), key
+    for key, entry in CONTRACT["config"]["app"].items():
+        assert key.count("/") == 1 and key.split("/")[0] in APP_IDS, key
+        assert entry.get("upstream") and entry.get("standin") in ("used", "accepted"), key
+        assert entry.get("checked") in ("source", "recalled"), key
+    for name, entry in CONTRACT["occ"].items():
+        if "app" in entry:
+            assert entry["app"] in CONTRACT["apps"] and name.startswith(entry["app"] + ":"), name
     owned = CONTRACT["config"]["owned_by_nextcloud"]
     assert not set(CONTRACT["config"]["system"]) & (set(owned["identity"]) | set(owned["state"]))
 
@@ -177,6 +249,19 @@ def fixture_standin_commands(tmp_path):
             options = command["definition"]["options"]
             names = {o["name"] for o in options.values()} | {o["shortcut"] for o in options.values() if o["shortcut"]}
             listed[command["name"]] = names
+    # App commands are registered only for enabled apps (that needs the database): take them
+    # from the stand-in's command table, with the upstream class its app's info.xml must list.
+    dump = ("require '%s/lib/base.php'; echo json_encode(array_map(fn ($c) => [$c[4], $c[5] ?? null,"
+            " array_merge(...array_map(fn ($n, $o) => array_filter(['--' . $n, $o[0] ? '-' . $o[0] : null]),"
+            " array_keys($c[2]), $c[2]))], \\Standin\\Console::commands()));" % (ROOT / "lab/nextcloud-standin/nextcloud"))
+    out = subprocess.run([PHP, "-r", dump], capture_output=True, text=True, check=True,
+                         env={"PATH": os.environ["PATH"], "NEXTCLOUD_CONFIG_DIR": str(tmp_path / "new")})
+    for name, (when, cls, options) in json.loads(out.stdout).items():
+        if when == "app":
+            app = name.split(":")[0]
+            info = (ROOT / f"lab/nextcloud-standin/nextcloud/apps/{app}/appinfo/info.xml").read_text()
+            assert f"<command>{cls}</command>" in info, f"{app}/appinfo/info.xml does not register {cls}"
+            listed[name] = set(options)
     return listed
 
 

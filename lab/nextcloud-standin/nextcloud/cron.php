@@ -10,6 +10,24 @@ require_once __DIR__ . '/lib/base.php';
 use Standin\Server;
 
 try {
+	// Upstream lib/base.php init() (required before cron.php's own checks): checkServer errors
+	// are printed and kept in appconfig core/cronErrors, exit 1 (a web request gets the 503 page).
+	$errors = Server::checkServer();
+	if ($errors) {
+		if (PHP_SAPI !== 'cli') {
+			\Standin\Http::checkServer();
+		}
+		foreach ($errors as $error) {
+			echo $error['error'] . "\n";
+			echo $error['hint'] . "\n\n";
+		}
+		try {
+			Server::db()->setAppValue('core', 'cronErrors', json_encode($errors));
+		} catch (\Throwable $e) {
+			echo('Writing to database failed');
+		}
+		exit(1);
+	}
 	if (PHP_SAPI !== 'cli') {
 		http_response_code(403);
 		exit;

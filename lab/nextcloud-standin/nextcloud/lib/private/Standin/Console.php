@@ -9,6 +9,9 @@ namespace Standin;
  * core/Command/* (Symfony Console underneath), for the commands the farm uses. Which
  * commands exist depends on the state, like upstream's core/register_command.php:
  * not installed → status, list, maintenance:install; installed → everything else.
+ * App commands (`when` = "app") exist only while their app is enabled, like upstream's
+ * lib/private/Console/Application.php: the classes listed in <commands> of the app's
+ * appinfo/info.xml, not in maintenance mode nor while an upgrade is pending.
  */
 final class Console {
 	private const OUT = ['output' => [null, 'optional', false, 'plain']];
@@ -21,8 +24,8 @@ final class Console {
 
 	/**
 	 * Command table: name => [description, arguments [name, required, is_array],
-	 * options name => [shortcut, none|required|optional, is_array, default], handler, when].
-	 * `when`: "always", "installed" or "not-installed".
+	 * options name => [shortcut, none|required|optional, is_array, default], handler, when,
+	 * upstream class (app commands)]. `when`: "always", "installed", "not-installed" or "app".
 	 */
 	public static function commands(): array {
 		return [
@@ -56,7 +59,7 @@ final class Console {
 			'config:app:get' => ['Get an app config value', [['app', true, false], ['name', true, false]], self::OUT + ['default-value' => [null, 'optional', false, null]], 'cmdAppGet', 'installed'],
 			'config:app:set' => ['Set an app config value', [['app', true, false], ['name', true, false]], ['value' => [null, 'required', false, null], 'type' => [null, 'required', false, null], 'lazy' => [null, 'optional', false, null], 'sensitive' => [null, 'optional', false, null], 'update-only' => [null, 'none', false, false]], 'cmdAppSet', 'installed'],
 			'config:app:delete' => ['Delete an app config value', [['app', true, false], ['name', true, false]], ['error-if-not-exists' => [null, 'none', false, false]], 'cmdAppDelete', 'installed'],
-			'app:list' => ['List all available apps', [], self::OUT + ['shipped' => [null, 'required', false, null]], 'cmdAppList', 'installed'],
+			'app:list' => ['List all available apps', [], self::OUT + ['shipped' => [null, 'required', false, null], 'enabled' => [null, 'none', false, false], 'disabled' => [null, 'none', false, false]], 'cmdAppList', 'installed'],
 			'app:enable' => ['enable an app', [['app-id', true, true]], ['groups' => ['g', 'required', true, []], 'force' => ['f', 'none', false, false]], 'cmdAppEnable', 'installed'],
 			'app:disable' => ['disable an app', [['app-id', true, true]], [], 'cmdAppDisable', 'installed'],
 			'user:add' => ['adds an account', [['uid', true, false]], ['password-from-env' => [null, 'none', false, false], 'generate-password' => [null, 'none', false, false], 'display-name' => [null, 'optional', false, null], 'email' => [null, 'required', false, null], 'group' => ['g', 'required', true, []]], 'cmdUserAdd', 'installed'],
@@ -64,13 +67,34 @@ final class Console {
 			'background:cron' => ['Use cron to run background jobs', [], [], 'cmdBackgroundMode', 'installed'],
 			'background:ajax' => ['Use ajax to run background jobs', [], [], 'cmdBackgroundMode', 'installed'],
 			'background:webcron' => ['Use webcron to run background jobs', [], [], 'cmdBackgroundMode', 'installed'],
+			// nextcloud/richdocuments lib/Command/ActivateConfig.php (alias richdocuments:setup not provided)
+			'richdocuments:activate-config' => ['Activate config changes', [], ['wopi-url' => ['w', 'required', false, null], 'callback-url' => ['c', 'required', false, null]], 'cmdRichdocumentsActivateConfig', 'app', 'OCA\\Richdocuments\\Command\\ActivateConfig'],
+			// ONLYOFFICE/onlyoffice-nextcloud lib/Command/DocumentServer.php
+			'onlyoffice:documentserver' => ['Manage document server', [], ['check' => [null, 'none', false, false]], 'cmdOnlyofficeDocumentServer', 'app', 'OCA\\Onlyoffice\\Command\\DocumentServer'],
 		];
 	}
 
-	/** The commands registered in the current state. */
-	public function available(): array {
+	/** @var array<string, array> the commands registered for this run */
+	private array $registered = [];
+
+	/**
+	 * The commands registered in the current state. With $apps, also the commands of the
+	 * enabled apps (reads appconfig: needs the database, like upstream).
+	 */
+	public function available(bool $apps = false): array {
 		$installed = Server::installed();
-		return array_filter(self::commands(), fn ($c) => $c[4] === 'always' || ($c[4] === 'installed') === $installed);
+		$core = array_filter(self::commands(), fn ($c) => $c[4] === 'always' || ($c[4] !== 'app' && ($c[4] === 'installed') === $installed));
+		if (!$apps || !$installed || Server::maintenance() || Server::needUpgrade()) {
+			return $core;
+		}
+		$classes = [];
+		$shipped = Server::shippedApps();
+		foreach (array_keys($this->enabledApps()) as $id) {
+			foreach ($shipped[$id]['commands'] ?? [] as $class) {
+				$classes[ltrim($class, '\\')] = true;
+			}
+		}
+		return $core + array_filter(self::commands(), fn ($c) => $c[4] === 'app' && isset($classes[$c[5]]));
 	}
 
 	// ---------------------------------------------------------------- running
@@ -102,8 +126,37 @@ final class Console {
 		try {
 			Server::checkCaches();
 			$this->stateNotice($name ?? 'list');
-			$commands = $this->available();
+			// Upstream Application::loadCommands(): every command but `check` stops here when
+			// OC_Util::checkServer() finds errors (e.g. no .ncdata in the data directory).
+			if (($errors = Server::checkServer()) && $name !== 'check') {
+				foreach ($errors as $error) {
+					$this->line($error['error']);
+					$this->line($error['hint']);
+					$this->line('');
+				}
+				$this->flush(0);
+				// console.php's exceptionHandler()
+				echo 'An unhandled exception has been thrown:' . PHP_EOL . 'Exception: Environment not properly prepared. in '
+					. __FILE__ . PHP_EOL . 'Stack trace:' . PHP_EOL . '#0 {main}' . PHP_EOL;
+				return 1;
+			}
 			$name ??= 'list';
+			$core = $this->available();
+			if ($name === 'list') {
+				try {
+					$commands = $this->available(true);
+				} catch (\Throwable $e) {
+					// Stand-in difference: without a reachable database `list` shows the core
+					// commands (upstream fails to load the apps and stops).
+					$commands = $core;
+				}
+			} else {
+				// Only an app command needs the enabled apps (the database); any other name is
+				// either core or not defined whatever the apps.
+				$isApp = (self::commands()[$name][4] ?? '') === 'app';
+				$commands = $isApp ? $this->available(true) : $core;
+			}
+			$this->registered = $commands;
 			if (!isset($commands[$name])) {
 				throw new UsageError(sprintf('Command "%s" is not defined.', $name));
 			}
@@ -309,7 +362,7 @@ final class Console {
 	// ---------------------------------------------------------------- commands
 
 	private function cmdList(array $a, array $o): int {
-		$cmds = $this->available();
+		$cmds = $this->registered;
 		ksort($cmds);
 		if ($o['format'] === 'json') {
 			$list = [];
@@ -445,7 +498,7 @@ final class Console {
 			$values['overwrite.cli.url'] = 'http://localhost';
 		}
 		$config->setValues($values);
-		file_put_contents($dataDir . '/.ocdata', '');
+		Server::writeDataDirMarker($dataDir);
 		$now = (string)time();
 		$conn->setAppValue('core', 'installedat', $now);
 		$conn->setAppValue('core', 'lastupdatedat', $now);
@@ -509,6 +562,12 @@ final class Console {
 				Server::$config->set('maintenance', true);
 				$this->line('<info>Turned on maintenance mode</info>');
 			}
+			$dataDir = (string)Server::$config->get('datadirectory', '');
+			if ($dataDir !== '' && is_dir($dataDir)) {
+				// Upstream Updater::doUpgrade() writes .ncdata; repair step "Remove legacy \".ocdata\" file".
+				Server::writeDataDirMarker($dataDir);
+				@unlink($dataDir . '/.ocdata');
+			}
 			$this->line('<info>Updating database schema</info>');
 			$db = Server::db();
 			$db->createSchema();
@@ -559,37 +618,77 @@ final class Console {
 		return 0;
 	}
 
-	/** Upstream core/Command/Config/Import.php: {"system": {...}, "apps": {app: {key: value}}}. */
+	/**
+	 * Upstream core/Command/Config/Import.php: {"system": {...}, "apps": {app: {key: value}}}
+	 * from the file argument, else from stdin read NON-blocking like upstream (whatever the pipe
+	 * holds when occ gets there: pipe all of it before, keep it under the 64 KiB pipe buffer or
+	 * use a file). App values: strings and integers, null deletes the key.
+	 */
 	private function cmdConfigImport(array $a, array $o): int {
 		$file = $a['file'];
-		$json = $file !== null ? @file_get_contents($file) : stream_get_contents(STDIN);
-		$content = is_string($json) ? json_decode($json, true) : null;
-		if (!is_array($content)) {
-			$this->line('<error>Could not parse the JSON file</error>');
-			return 1;
+		if ($file !== null) {
+			$json = file_get_contents($file);
+		} else {
+			stream_set_blocking(STDIN, false);
+			$json = file_get_contents('php://stdin');
+			stream_set_blocking(STDIN, true);
 		}
-		if (array_diff(array_keys($content), ['system', 'apps'])) {
-			$this->line('<error>Only the keys "system" and "apps" are allowed</error>');
-			return 1;
-		}
-		foreach ($content['apps'] ?? [] as $app => $values) {
-			foreach ((array)$values as $key => $value) {
-				if (!is_string($value) && $value !== null) {
-					$this->line('<error>Invalid app config value for key "' . $key . '" of app "' . $app . '", only strings and null are allowed</error>');
-					return 1;
+		try {
+			$content = json_decode((string)$json, true);
+			if (!is_array($content) || empty($content)) {
+				throw new \UnexpectedValueException('The file must contain a valid json array');
+			}
+			$valid = ['system', 'apps'];
+			$extra = array_diff(array_keys($content), $valid);
+			if ($extra) {
+				throw new \UnexpectedValueException('Found invalid entries in root: ' . implode(', ', $extra));
+			}
+			if (!array_intersect(array_keys($content), $valid)) {
+				throw new \UnexpectedValueException('At least one key of the following is expected: ' . implode(', ', $valid));
+			}
+			if (isset($content['system'])) {
+				if (!is_array($content['system'])) {
+					throw new \UnexpectedValueException('The system config array is not an array');
+				}
+				foreach ($content['system'] as $name => $value) {
+					self::checkImportType($value, (string)$name);
 				}
 			}
+			if (isset($content['apps'])) {
+				if (!is_array($content['apps'])) {
+					throw new \UnexpectedValueException('The apps config array is not an array');
+				}
+				foreach ($content['apps'] as $app => $values) {
+					foreach ((array)$values as $key => $value) {
+						if (!is_int($value) && !is_string($value) && !is_null($value)) {
+							throw new \UnexpectedValueException('Invalid app config value for "' . $app . '":"' . $key . '". Only integers, strings and null (delete) are allowed.');
+						}
+					}
+				}
+			}
+		} catch (\UnexpectedValueException $e) {
+			$this->line('<error>' . $e->getMessage() . '</error>');
+			return 1;
 		}
 		if (!empty($content['system'])) {
 			Server::$config->setValues($content['system']);
 		}
 		foreach ($content['apps'] ?? [] as $app => $values) {
 			foreach ((array)$values as $key => $value) {
-				$value === null ? Server::db()->deleteAppValue((string)$app, (string)$key) : Server::db()->setAppValue((string)$app, (string)$key, $value);
+				$value === null ? Server::db()->deleteAppValue((string)$app, (string)$key) : Server::db()->setAppValue((string)$app, (string)$key, (string)$value);
 			}
 		}
-		$this->line('<info>Config successfully imported from: ' . ($file ?? 'stdin') . '</info>');
+		$this->line('<info>Config successfully imported from: ' . $file . '</info>');
 		return 0;
+	}
+
+	private static function checkImportType(mixed $value, string $name): void {
+		if (!is_array($value) && !is_bool($value) && !is_int($value) && !is_string($value) && !is_null($value) && !is_float($value)) {
+			throw new \UnexpectedValueException('Invalid system config value for "' . $name . '". Only arrays, bools, integers, floats, strings and null (delete) are allowed.');
+		}
+		foreach (is_array($value) ? $value : [] as $v) {
+			self::checkImportType($v, $name);
+		}
 	}
 
 	private function cmdSystemGet(array $a, array $o): int {
@@ -764,24 +863,47 @@ final class Console {
 		return $out;
 	}
 
+	/**
+	 * Upstream core/Command/App/ListApps.php: {"enabled": {app: installed version}, "disabled":
+	 * {app: "<code version>" or "<code version> (installed <version>)"}}, each sorted; --enabled /
+	 * --disabled show only that part. An empty part is a JSON list `[]` (PHP empty array).
+	 */
 	private function cmdAppList(array $a, array $o): int {
 		$enabled = $this->enabledApps();
-		$apps = ['enabled' => [], 'disabled' => []];
+		$installedVersions = [];
+		foreach (Server::db()->q("SELECT appid, configvalue FROM *PREFIX*appconfig WHERE configkey = 'installed_version'") as $r) {
+			$installedVersions[$r['appid']] = $r['configvalue'];
+		}
+		$showEnabled = $o['enabled'] || !$o['disabled'];
+		$showDisabled = $o['disabled'] || !$o['enabled'];
+		$apps = [];
+		if ($showEnabled) {
+			$apps['enabled'] = [];
+		}
+		if ($showDisabled) {
+			$apps['disabled'] = [];
+		}
 		foreach (Server::shippedApps() as $id => $app) {
 			if ($o['shipped'] === 'false') {
 				continue; // every app of the stand-in is shipped in the release
 			}
 			if (isset($enabled[$id])) {
-				$apps['enabled'][$id] = $enabled[$id];
-			} else {
-				$apps['disabled'][$id] = $app['version'];
+				if ($showEnabled) {
+					$apps['enabled'][$id] = $enabled[$id];
+				}
+			} elseif ($showDisabled) {
+				$apps['disabled'][$id] = $app['version'] . (isset($installedVersions[$id]) ? ' (installed ' . $installedVersions[$id] . ')' : '');
 			}
 		}
 		if (($o['output'] ?? 'plain') === 'plain') {
-			$this->line('Enabled:');
-			$this->writeArray($o, $apps['enabled']);
-			$this->line('Disabled:');
-			$this->writeArray($o, $apps['disabled']);
+			if (isset($apps['enabled'])) {
+				$this->line('Enabled:');
+				$this->writeArray($o, $apps['enabled']);
+			}
+			if (isset($apps['disabled'])) {
+				$this->line('Disabled:');
+				$this->writeArray($o, $apps['disabled']);
+			}
 		} else {
 			$this->writeArray($o, $apps);
 		}
@@ -832,6 +954,14 @@ final class Console {
 		return $code;
 	}
 
+	/**
+	 * Upstream core/Command/User/Add.php with lib/private/User/Manager.php createUser(): exists →
+	 * password → the hard account limit (Support/Subscription/Assertion::createUserIsLegit,
+	 * Registry::delegateIsHardUserLimitReached: `one-click-instance` true and enabled accounts
+	 * (all minus core/enabled = 'false') >= `one-click-instance.user-limit`, default 50) →
+	 * account name checks → created; then display name, groups, email (an invalid email
+	 * exits 1 AFTER the account was created, like upstream).
+	 */
 	private function cmdUserAdd(array $a, array $o): int {
 		$uid = (string)$a['uid'];
 		$db = Server::db();
@@ -839,14 +969,10 @@ final class Console {
 			$this->line('<error>The account "' . $uid . '" already exists.</error>');
 			return 1;
 		}
-		if (!preg_match("/^[a-zA-Z0-9 _.@\\-']+$/", $uid)) {
-			$this->line('<error>Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"</error>');
-			return 1;
-		}
 		if ($o['password-from-env']) {
-			$password = getenv('OC_PASS');
+			$password = getenv('NC_PASS') ?: getenv('OC_PASS');
 			if (!$password) {
-				$this->line('<error>--password-from-env given, but OC_PASS is empty!</error>');
+				$this->line('<error>--password-from-env given, but NC_PASS/OC_PASS is empty!</error>');
 				return 1;
 			}
 		} elseif ($o['generate-password']) {
@@ -855,8 +981,13 @@ final class Console {
 			$this->line('<error>Interactive input or --password-from-env or --generate-password is needed for setting a password!</error>');
 			return 1;
 		}
-		if ($o['email'] !== null && !filter_var($o['email'], FILTER_VALIDATE_EMAIL)) {
-			$this->line('<error>The given email address "' . $o['email'] . '" is invalid. Email not set for the user.</error>');
+		if ($this->hardUserLimitReached($db)) {
+			Server::log()->warning('The account limit was reached and the new account was not created', 'lib');
+			$this->line('<error>The user was not created because the user limit has been reached. Check your notifications to learn more.</error>');
+			return 1;
+		}
+		if (!preg_match("/^[a-zA-Z0-9 _.@\\-']+$/", $uid)) {
+			$this->line('<error>Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"</error>');
 			return 1;
 		}
 		$db->createUser($uid, (string)$password);
@@ -865,22 +996,50 @@ final class Console {
 			$db->setDisplayName($uid, (string)$o['display-name']);
 			$this->line('Display name set to "' . $o['display-name'] . '"');
 		}
-		if ($o['email'] !== null) {
-			$db->setPreference($uid, 'settings', 'email', (string)$o['email']);
-			$this->line('Email address set to "' . $o['email'] . '"');
-		}
 		foreach (array_filter((array)$o['group']) as $gid) {
 			if ($db->addToGroup($uid, (string)$gid)) {
 				$this->line('Created group "' . $gid . '"');
 			}
 			$this->line('Account "' . $uid . '" added to group "' . $gid . '"');
 		}
+		if (!empty($o['email'])) {
+			if (!filter_var($o['email'], FILTER_VALIDATE_EMAIL)) {
+				$this->line('<error>The given email address "' . $o['email'] . '" is invalid. Email not set for the user.</error>');
+				return 1;
+			}
+			$db->setPreference($uid, 'settings', 'email', (string)$o['email']);
+			// Upstream sends a welcome email here (newUser.sendEmail); the stand-in sends nothing.
+		}
 		return 0;
+	}
+
+	private function hardUserLimitReached(Db $db): bool {
+		return Server::$config->getBool('one-click-instance', false)
+			&& self::userLimitReached(true, Server::$config->get('one-click-instance.user-limit', 50), $db->countUsers(), $db->countDisabledUsers());
+	}
+
+	/** Upstream Registry::delegateIsHardUserLimitReached() without a subscription. */
+	public static function userLimitReached(bool $oneClick, mixed $limit, int $accounts, int $disabled): bool {
+		return $oneClick && max(0, $accounts - $disabled) >= (int)$limit;
 	}
 
 	private function cmdUserList(array $a, array $o): int {
 		$this->writeArray($o, Server::db()->users((int)$o['limit'], (int)$o['offset']));
 		return 0;
+	}
+
+	private function office(): Office {
+		return new Office(fn (string $app, string $key) => Server::db()->getAppValue($app, $key),
+			fn (string $app, string $key, string $value) => Server::db()->setAppValue($app, $key, $value),
+			fn (string $s) => $this->line($s));
+	}
+
+	private function cmdRichdocumentsActivateConfig(array $a, array $o): int {
+		return $this->office()->activateConfig($o['wopi-url'], $o['callback-url']);
+	}
+
+	private function cmdOnlyofficeDocumentServer(array $a, array $o): int {
+		return $this->office()->documentServer((bool)$o['check']);
 	}
 
 	private function cmdBackgroundMode(array $a, array $o, string $name): int {

@@ -143,6 +143,16 @@ final class Db {
 		return $out;
 	}
 
+	/** Upstream Database backend countUsers(): every account row. */
+	public function countUsers(): int {
+		return (int)$this->q('SELECT COUNT(*) FROM *PREFIX*users')->fetchColumn();
+	}
+
+	/** Upstream IConfig::getUsersForUserValue('core', 'enabled', 'false'): disabled accounts. */
+	public function countDisabledUsers(): int {
+		return (int)$this->q("SELECT COUNT(*) FROM *PREFIX*preferences WHERE appid = 'core' AND configkey = 'enabled' AND configvalue = 'false'")->fetchColumn();
+	}
+
 	public function addToGroup(string $uid, string $gid): bool {
 		$created = $this->q('INSERT INTO *PREFIX*groups (gid, displayname) VALUES (?, ?) ON CONFLICT DO NOTHING', [$gid, $gid])->rowCount() > 0;
 		$this->q('INSERT INTO *PREFIX*group_user (gid, uid) VALUES (?, ?) ON CONFLICT DO NOTHING', [$gid, $uid]);

@@ -5,8 +5,9 @@ declare(strict_types=1);
 namespace Standin;
 
 /**
- * The request checks of upstream lib/base.php, in its order: trusted domain (400; status.php
- * gets a JSON error), then upgrade needed / maintenance mode (503 with Retry-After).
+ * The request checks of upstream lib/base.php, in its order: checkServer (503 error page, e.g.
+ * no `.ncdata` in the data directory), trusted domain (400; status.php gets a JSON error),
+ * then upgrade needed / maintenance mode (503 with Retry-After).
  * Host: X-Forwarded-Host only from `trusted_proxies`, `overwritehost` wins; protocol:
  * `overwriteprotocol`, else X-Forwarded-Proto from a trusted proxy, else the connection.
  */
@@ -99,8 +100,25 @@ final class Http {
 		exit;
 	}
 
+	/**
+	 * Upstream lib/base.php init(): OC_Util::checkServer() runs for EVERY web request (status.php
+	 * and remote.php included), before the trusted-domain check: errors → 503 and the guest
+	 * "error" page listing each error and hint.
+	 */
+	public static function checkServer(): void {
+		$errors = Server::checkServer();
+		if ($errors) {
+			$items = '';
+			foreach ($errors as $e) {
+				$items .= '<li class="error">' . htmlspecialchars($e['error']) . '<br><p class="hint">' . htmlspecialchars($e['hint']) . "</p></li>\n";
+			}
+			self::page(503, 'Error', "<ul>\n$items</ul>");
+		}
+	}
+
 	/** Run the checks every entry point but status.php runs; exits with the error page. */
 	public static function guard(bool $statusPhp = false): void {
+		self::checkServer();
 		$host = self::host();
 		if (!self::isTrustedDomain($host)) {
 			Server::log()->info(sprintf('Trusted domain error. "%s" tried to access using "%s" as host.', $_SERVER['REMOTE_ADDR'] ?? '', $host));

@@ -97,6 +97,75 @@ final class Server {
 		}
 	}
 
+	/**
+	 * Upstream OC_Util::checkServer(), the data directory part (lib/private/legacy/OC_Util.php):
+	 * only when installed and no upgrade is pending. `checkDataDirectoryValidity` (absolute
+	 * path, a file `.ncdata` in it; Nextcloud 32+ removes the legacy `.ocdata` and no longer
+	 * accepts it), then `checkDataDirectoryWritable` (mkdir when missing) and
+	 * `checkDataDirectoryPermissions` (chmod 0770 when others may read it).
+	 * Stand-in difference: when `datadirectory` is not set at all, nothing is checked
+	 * (upstream checks <server root>/data); `maintenance:install` always sets it.
+	 *
+	 * @return list<array{error: string, hint: string}>
+	 */
+	public static function checkServer(): array {
+		if (!self::installed() || self::needUpgrade()) {
+			return [];
+		}
+		$dataDir = self::$config->get('datadirectory');
+		if (!is_string($dataDir) || $dataDir === '') {
+			return [];
+		}
+		$docs = 'https://docs.nextcloud.com/server/' . self::$version[0] . '/go.php?to=admin-dir_permissions';
+		$errors = [];
+		if ($dataDir[0] !== '/') {
+			$errors[] = ['error' => 'Your data directory must be an absolute path.',
+				'hint' => 'Check the value of "datadirectory" in your configuration.'];
+		}
+		if (!file_exists($dataDir . '/.ncdata')) {
+			$errors[] = ['error' => 'Your data directory is invalid.',
+				'hint' => 'Ensure there is a file called ".ncdata" in the root of the data directory. It should have the content: "# Nextcloud data directory"'];
+		}
+		$exists = is_dir($dataDir);
+		$writable = $exists && is_readable($dataDir) && is_writable($dataDir);
+		if (!$exists) {
+			$exists = @mkdir($dataDir);
+			if (!$exists) {
+				$errors[] = ['error' => 'Cannot create "data" directory.',
+					'hint' => 'This can usually be fixed by giving the web server write access to the root directory. See ' . $docs];
+			} else {
+				$writable = is_readable($dataDir) && is_writable($dataDir);
+			}
+		} elseif (!$writable) {
+			$file = sprintf('%s/%s.tmp', $dataDir, uniqid('data_dir_writability_test_'));
+			$writable = @file_put_contents($file, 'Test write operation') !== false;
+			if (!$writable) {
+				$errors[] = ['error' => 'Your data directory is not writable.',
+					'hint' => 'Permissions can usually be fixed by giving the web server write access to the root directory. See ' . $docs . '.'];
+			} else {
+				unlink($file);
+			}
+		}
+		if ($exists && $writable && self::$config->getBool('check_data_directory_permissions', true)) {
+			$perms = substr(decoct(@fileperms($dataDir)), -3);
+			if (substr($perms, -1) !== '0') {
+				@chmod($dataDir, 0770);
+				clearstatcache();
+				$perms = substr(decoct(@fileperms($dataDir)), -3);
+				if ($perms[2] !== '0') {
+					$errors[] = ['error' => 'Your data directory is readable by other people.',
+						'hint' => 'Please change the permissions to 0770 so that the directory cannot be listed by other people.'];
+				}
+			}
+		}
+		return $errors;
+	}
+
+	/** Upstream Setup::install() and Updater::doUpgrade() write this file into the data directory. */
+	public static function writeDataDirMarker(string $dataDir): void {
+		file_put_contents($dataDir . '/.ncdata', "# Nextcloud data directory\n# Do not change this file");
+	}
+
 	public static function log(): Log {
 		return self::$log ??= new Log(self::$config);
 	}
@@ -127,6 +196,8 @@ final class Server {
 				'version' => preg_match('#<version>\s*([^<]+?)\s*</version>#', $xml, $m) ? $m[1] : '0.0.0',
 				'always' => (bool)preg_match('#<nuagerie-standin-always-enabled\s*/>#', $xml),
 				'default' => (bool)preg_match('#<nuagerie-standin-default-enabled\s*/>#', $xml),
+				// Upstream registers the classes of <commands><command> for enabled apps only.
+				'commands' => preg_match_all('#<command>\s*([^<]+?)\s*</command>#', $xml, $m) ? $m[1] : [],
 			];
 		}
 		ksort($apps);
