@@ -105,6 +105,9 @@ SETTINGS_KEYS = {
 
 _STATES_SERVED = ("active",)
 
+#: Content upstream's installer writes into ``<datadirectory>/.ncdata`` (lib/private/Setup.php).
+NCDATA = "# Nextcloud data directory\n# Do not change this file\n"
+
 
 def check_config_keys(config: Mapping, where: str = "config") -> Mapping:
     """Refuse keys Nextcloud does not know (of those the project uses).
@@ -425,7 +428,7 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
       root:web: Nextcloud may create its ``config.php`` but cannot replace our files, sticky),
       ``data``, ``tmp``, ``sessions`` (0750 web), ``release`` → ``<releases_dir>/<version>``,
       ``config/00-farm.config.php`` → the farm file, ``config/50-space.config.php`` (0640
-      root:web), ``data/.ocdata``; an ``absent`` space's whole ``<root>/<slug>/`` is removed
+      root:web), ``data/.ncdata``; an ``absent`` space's whole ``<root>/<slug>/`` is removed
       (its data dir holds no user data: files live in the bucket);
     * ``pools``: ``<slug>.conf`` per served space (root of the entries: php-fpm's pool dir);
     * ``nginx``: one ``spaces.map``;
@@ -461,9 +464,9 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
                 _dir(paths["data"], "0750", user, group),
                 _dir(paths["tmp"], "0750", user, group),
                 _dir(paths["sessions"], "0750", user, group),
-                # Nextcloud refuses to serve a data dir without it (checkDataDirectoryValidity);
-                # only the host that ran the installer would have it otherwise.
-                _file(f"{paths['data']}/.ocdata", "", "0640", user, group),
+                # Nextcloud (32+) refuses to serve a data dir without it (checkDataDirectoryValidity);
+                # only the host that ran the installer would have it otherwise. Setup's content.
+                _file(f"{paths['data']}/.ncdata", NCDATA, "0640", user, group),
                 _link(paths["release_link"], paths["release"]),
                 _link(f"{paths['config']}/00-farm.config.php", farm_file),
                 _file(f"{paths['config']}/50-space.config.php",

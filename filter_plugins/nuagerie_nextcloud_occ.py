@@ -85,9 +85,10 @@ def _office(settings: Mapping, suite: str) -> Mapping:
 def office_app_values(space: Mapping, settings: Mapping, master_key: str) -> dict:
     """App values wiring the space's office suite, and deleting the other suite's.
 
-    Collabora (app ``richdocuments``): ``wopi_url`` (server URL as Nextcloud calls it),
-    ``public_wopi_url`` (as browsers reach it, the same here), ``wopi_allowlist`` (addresses
-    allowed to call Nextcloud's WOPI endpoints: the Collabora servers). OnlyOffice (app
+    Collabora (app ``richdocuments``): ``wopi_url`` (server URL as Nextcloud calls it) and
+    ``wopi_allowlist`` (addresses allowed to call Nextcloud's WOPI endpoints: the Collabora
+    servers). ``public_wopi_url`` is left to upstream: ``richdocuments:activate-config``
+    rewrites it from the server's discovery. OnlyOffice (app
     ``onlyoffice``): ``DocumentServerUrl``, ``DocumentServerInternalUrl`` (optional),
     ``jwt_secret`` (the document server's one secret, derived from the master key: a document
     server has a single secret, so it is a farm secret, not a space secret), ``jwt_header``.
@@ -104,7 +105,7 @@ def office_app_values(space: Mapping, settings: Mapping, master_key: str) -> dic
         raise AnsibleFilterError(f"space {space.get('slug')!r}: office must be one of "
                                  f"{sorted(OFFICE_APPS)}, got {suite!r}")
     keys = {
-        "richdocuments": ("wopi_url", "public_wopi_url", "wopi_allowlist"),
+        "richdocuments": ("wopi_url", "wopi_allowlist"),
         "onlyoffice": ("DocumentServerUrl", "DocumentServerInternalUrl", "jwt_secret", "jwt_header"),
     }
     values = {app: dict.fromkeys(names) for app, names in keys.items()}
@@ -114,8 +115,7 @@ def office_app_values(space: Mapping, settings: Mapping, master_key: str) -> dic
         if not isinstance(allow, (list, tuple)):
             raise AnsibleFilterError(f"occ settings: collabora.wopi_allowlist must be a list, got {allow!r}")
         url = str(collabora["url"]).rstrip("/")
-        values["richdocuments"] = {"wopi_url": url, "public_wopi_url": url,
-                                   "wopi_allowlist": ",".join(str(a) for a in allow)}
+        values["richdocuments"] = {"wopi_url": url, "wopi_allowlist": ",".join(str(a) for a in allow)}
     else:
         onlyoffice = _office(settings, "onlyoffice")
         values["onlyoffice"] = {

@@ -15,7 +15,8 @@ description:
   - For each C(active) space, in up to C(parallelism) parallel workers, makes occ state match the
     desired state - C(maintenance:install) if not installed (after checking its database holds
     no installation), C(upgrade) if the release changed, C(app:enable)/C(app:disable) of the
-    farm's app set and office app, and C(config:import) of the app values that differ.
+    farm's app set and office app, and C(config:import) of the app values that differ (from a
+    file in the space's tmp dir; upstream reads stdin non-blocking).
   - A per-space stamp (C(state_dir)/<slug>.json, root only) records what was applied; a space
     whose stamp matches its desired state is not probed at all, so an unchanged farm costs no
     occ run (C(verify=true) probes every space anyway, e.g. to repair manual changes).
@@ -24,6 +25,9 @@ description:
   - One space failing does not stop the others; it is reported in C(failed_spaces) and the
     module itself succeeds, so the play can sync what worked and then fail with a summary. A
     re-run retries exactly the spaces whose stamp is missing or stale.
+  - C(mode=office_check) runs each active space's office check instead (Collabora -
+    C(richdocuments:activate-config), which fetches the server's discovery; OnlyOffice -
+    C(onlyoffice:documentserver --check)) and reports the spaces whose suite does not answer.
   - C(mode=plan), and check mode, only classify spaces from their stamps (create, change, enable,
     disable, delete, pending, unchanged) and change nothing.
 options:
@@ -33,9 +37,9 @@ options:
     elements: dict
     required: true
   mode:
-    description: C(plan) classifies only; C(apply) converges.
+    description: C(plan) classifies only; C(apply) converges; C(office_check) checks the office wiring.
     type: str
-    choices: [plan, apply]
+    choices: [plan, apply, office_check]
     default: apply
   selection:
     description: True when C(spaces) is a selection of the catalogue (-e spaces=...); stamps of
@@ -287,6 +291,23 @@ class Farm:
                                    f"{redact(tail, space.get('secrets', []))}")
         return proc.stdout
 
+    def import_app_values(self, space: dict, values: dict) -> None:
+        """``occ config:import <file>``: upstream reads stdin non-blocking (racy), so a file, in the
+        space's own tmp dir, readable by the web user only (it may hold the JWT secret)."""
+        tmp_dir = os.path.join(self.p["spaces_root"], space["slug"], "tmp")
+        owner = os.stat(tmp_dir)
+        fd, path = tempfile.mkstemp(dir=tmp_dir, prefix=".nuagerie-import-", suffix=".json")
+        try:
+            try:
+                os.write(fd, json.dumps({"apps": values}).encode("utf-8"))
+                os.fchmod(fd, 0o600)
+                os.fchown(fd, owner.st_uid, owner.st_gid)
+            finally:
+                os.close(fd)
+            self.occ(space, "app values", "config:import", path)
+        finally:
+            os.unlink(path)
+
     def database_installed(self, space: dict) -> bool:
         inst = space["install"]
         dsn = f"pgsql:host={inst['db_host']};port={inst['db_port']};dbname={inst['db_name']}"
@@ -357,7 +378,7 @@ class Farm:
         current = parse_json(self.occ(space, "app values", "config:list", "--private", "--output=json"))
         diff = app_value_diff(current.get("apps") or {}, space["app_values"])
         if diff:
-            self.occ(space, "app values", "config:import", stdin=json.dumps({"apps": diff}))
+            self.import_app_values(space, diff)
             steps.append("app values")
         self.write_stamp(space, "active", True, space["desired_hash"])
         if "install" in steps:
@@ -365,6 +386,14 @@ class Farm:
         if steps:
             return "changed", steps
         return ("enabled" if stamp and stamp.get("state") != "active" else "unchanged"), steps
+
+    def office_check(self, space: dict) -> tuple:
+        """Ask the space's office app whether its server answers (upstream's own checks)."""
+        if "richdocuments" in space["apps_enabled"]:
+            self.occ(space, "office check", "richdocuments:activate-config")
+        else:
+            self.occ(space, "office check", "onlyoffice:documentserver", "--check")
+        return "unchanged", []
 
     def converge_other(self, space: dict, stamp: dict | None) -> tuple:
         """Disabled and absent spaces: bookkeeping only (no occ)."""
@@ -410,7 +439,7 @@ def run(farm: Farm, spaces: list, check: bool) -> dict:
     classes = plan(farm, spaces, stamps, farm.p["selection"])
     result = {"plan": classes, "outcomes": {name: [] for name in OUTCOMES}, "failed_spaces": {},
               "steps": {}, "seconds": 0.0}
-    if farm.p["mode"] == "plan" or check:
+    if farm.p["mode"] == "plan" or (check and farm.p["mode"] == "apply"):
         would = {"create": "created", "change": "changed", "enable": "enabled", "disable": "disabled",
                  "delete": "deleted", "pending": "pending", "unchanged": "unchanged"}
         for name, outcome in would.items():
@@ -421,13 +450,19 @@ def run(farm: Farm, spaces: list, check: bool) -> dict:
         return result
 
     started = time.monotonic()
-    for space in spaces:
-        if space["state"] != "active":
-            outcome, _ = farm.converge_other(space, stamps[space["slug"]])
-            result["outcomes"][outcome].append(space["slug"])
+    office = farm.p["mode"] == "office_check"
+    if not office:
+        for space in spaces:
+            if space["state"] != "active":
+                outcome, _ = farm.converge_other(space, stamps[space["slug"]])
+                result["outcomes"][outcome].append(space["slug"])
+
+    def work(space: dict) -> tuple:
+        return farm.office_check(space) if office else farm.converge_active(space, stamps[space["slug"]])
+
     active = [space for space in spaces if space["state"] == "active"]
     with concurrent.futures.ThreadPoolExecutor(max_workers=farm.p["parallelism"]) as pool:
-        futures = {pool.submit(farm.converge_active, space, stamps[space["slug"]]): space for space in active}
+        futures = {pool.submit(work, space): space for space in active}
         for future in concurrent.futures.as_completed(futures):
             space = futures[future]
             try:
@@ -447,7 +482,7 @@ def run(farm: Farm, spaces: list, check: bool) -> dict:
     for slugs in result["outcomes"].values():
         slugs.sort()
     result["seconds"] = round(time.monotonic() - started, 2)
-    result["changed"] = any(result["outcomes"][name]
+    result["changed"] = not office and any(result["outcomes"][name]
                             for name in ("created", "changed", "enabled", "disabled", "deleted"))
     result["config_php"] = farm.config_php_hashes(spaces)
     return result
@@ -457,7 +492,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "spaces": {"type": "list", "elements": "dict", "required": True, "no_log": True},
-            "mode": {"type": "str", "choices": ["plan", "apply"], "default": "apply"},
+            "mode": {"type": "str", "choices": ["plan", "apply", "office_check"], "default": "apply"},
             "selection": {"type": "bool", "default": False},
             "occ": {"type": "path", "required": True},
             "spaces_root": {"type": "path", "required": True},

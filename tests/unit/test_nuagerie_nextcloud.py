@@ -311,7 +311,7 @@ def test_bundle_config_marks_data_dir_and_removes_absent_spaces():
     entries = nc.web_bundle([space("a"), space("gone", state="absent")], "config", SETTINGS, KEY)
     paths = {e["path"]: e for e in entries}
     root = SETTINGS["spaces_root"]
-    assert paths[f"{root}/a/data/.ocdata"]["type"] == "file"
+    assert paths[f"{root}/a/data/.ncdata"]["content"].startswith("# Nextcloud data directory")
     assert paths[f"{root}/gone"] == {"path": f"{root}/gone", "type": "absent"}
     assert not [p for p in paths if p.startswith(f"{root}/gone/")]
 

@@ -50,8 +50,7 @@ def test_collabora_space_wires_richdocuments_and_removes_onlyoffice():
     assert want["apps_enabled"] == ["calendar", "deck", "richdocuments"]
     assert want["apps_disabled"] == ["onlyoffice"]
     assert want["app_values"]["richdocuments"] == {
-        "wopi_url": "https://collabora.example.test", "public_wopi_url": "https://collabora.example.test",
-        "wopi_allowlist": "10.0.0.0/8,192.0.2.7"}
+        "wopi_url": "https://collabora.example.test", "wopi_allowlist": "10.0.0.0/8,192.0.2.7"}
     assert set(want["app_values"]["onlyoffice"].values()) == {None}
     assert want["app_values"]["files"] == {"default_quota": "40 GB"}
     assert want["install"]["db_name"] == record("a")["names"]["database"]
@@ -192,7 +191,7 @@ FAKE_OCC = textwrap.dedent("""\
     elif cmd == "config:list":
         print(json.dumps({{"system": {{}}, "apps": state["values"]}}))
     elif cmd == "config:import":
-        for app, values in json.load(sys.stdin)["apps"].items():
+        for app, values in json.load(open(args[0]))["apps"].items():
             for key, value in values.items():
                 if value is None:
                     state["values"].get(app, {{}}).pop(key, None)
@@ -210,6 +209,8 @@ def farm(tmp_path, monkeypatch):
     occ.write_text(FAKE_OCC.format(python=sys.executable))
     occ.chmod(occ.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "state").mkdir()
+    for slug in "abc":
+        (tmp_path / "spaces" / slug / "tmp").mkdir(parents=True)
     monkeypatch.setenv("FAKE_OCC_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(m.Farm, "database_installed", lambda self, space: False)
     params = {"occ": str(occ), "spaces_root": str(tmp_path / "spaces"), "state_dir": str(tmp_path / "stamps"),
@@ -302,3 +303,15 @@ def test_unknown_stamps_are_reported_unless_selection(farm):
     assert m.run(f, desired(record("b")), check=True)["plan"]["unknown"] == ["a"]
     f.p["selection"] = True
     assert m.run(f, desired(record("b")), check=True)["plan"]["unknown"] == []
+
+
+def test_office_check_runs_each_suites_own_check(farm, monkeypatch):
+    f, tmp = farm
+    want = desired(record("a"), record("b", office="onlyoffice"), record("c", state="disabled"))
+    f.p["mode"] = "office_check"
+    result = m.run(f, want, check=True)
+    # the fake occ knows neither command (exit 64): both active spaces fail, the disabled one is skipped
+    assert sorted(result["failed_spaces"]) == ["a", "b"]
+    assert "occ richdocuments:activate-config exited 64" in result["failed_spaces"]["a"]
+    assert "occ onlyoffice:documentserver exited 64" in result["failed_spaces"]["b"]
+    assert result["changed"] is False
