@@ -105,8 +105,9 @@ SETTINGS_KEYS = {
 
 _STATES_SERVED = ("active",)
 
-#: Content upstream's installer writes into ``<datadirectory>/.ncdata`` (lib/private/Setup.php).
-NCDATA = "# Nextcloud data directory\n# Do not change this file\n"
+#: Content upstream's installer and updater write into ``<datadirectory>/.ncdata`` (Setup.php,
+#: Updater.php), byte for byte: the installer rewrites it, so any difference would flap.
+NCDATA = "# Nextcloud data directory\n# Do not change this file"
 
 
 def check_config_keys(config: Mapping, where: str = "config") -> Mapping:

@@ -11,12 +11,14 @@ def spaces_table(spaces: object, frontends: object, ca_file: str = "") -> list:
     """One line per space: slug, URL, state, office, bucket, database; then how to reach each.
 
     :param spaces: space records (``docs/space-record.md``).
-    :param frontends: ``[{name, address}]``: web frontends and the address the operator's machine
-        reaches them at (first one is used in the curl hints).
+    :param frontends: ``[{name, address}]`` or ``{name: address}``: web frontends and the address
+        the operator's machine reaches them at (the first one is used in the curl hints).
     :param ca_file: the farm CA on the operator's machine ("" = curl ``-k``).
     :returns: lines of text, columns aligned.
     :raises AnsibleFilterError: when the inputs are not lists.
     """
+    if isinstance(frontends, Mapping):
+        frontends = [{"name": name, "address": address} for name, address in frontends.items()]
     if not isinstance(spaces, (list, tuple)) or not isinstance(frontends, (list, tuple)):
         raise AnsibleFilterError("spaces_table expects a list of spaces and a list of frontends")
     head = ("SPACE", "URL", "STATE", "OFFICE", "BUCKET", "DATABASE")

@@ -491,7 +491,9 @@ def run(farm: Farm, spaces: list, check: bool) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "spaces": {"type": "list", "elements": "dict", "required": True, "no_log": True},
+            # Not no_log here: Ansible would then mask every string of it in the result, slugs
+            # included. The task sets no_log; results never carry secrets (they are redacted).
+            "spaces": {"type": "list", "elements": "dict", "required": True},
             "mode": {"type": "str", "choices": ["plan", "apply", "office_check"], "default": "apply"},
             "selection": {"type": "bool", "default": False},
             "occ": {"type": "path", "required": True},

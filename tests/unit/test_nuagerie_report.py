@@ -32,3 +32,8 @@ def test_table_refuses_bad_frontends():
         r.spaces_table([space("a")], ["web1"])
     with pytest.raises(AnsibleFilterError):
         r.spaces_table("a", [])
+
+
+def test_table_accepts_a_mapping_of_frontends():
+    lines = r.spaces_table([space("a")], {"web1": "10.0.0.5"})
+    assert lines[-1].strip() == "curl -k --resolve a.lab.test:443:10.0.0.5 https://a.lab.test/status.php"
