@@ -111,6 +111,49 @@ def hashes(root: str) -> dict:
     return out
 
 
+def sync(params: dict, check: bool) -> dict:
+    """Hash, read or write (see the module documentation).
+
+    :returns: ``{hashes, contents, stale, written}``.
+    :raises OSError, ValueError, KeyError: on a missing space directory, bad slug or unknown user.
+    """
+    root = params["root"]
+    result = {"hashes": {}, "contents": {}, "stale": [], "written": []}
+    if params["write"]:
+        uid, gid = pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
+        for slug, encoded in sorted(params["write"].items()):
+            path = config_path(root, slug)
+            data = base64.b64decode(encoded)
+            if not os.path.isdir(os.path.dirname(path)):
+                raise OSError(f"{os.path.dirname(path)} does not exist: converge the web tier first")
+            try:
+                with open(path, "rb") as handle:
+                    if handle.read() == data:
+                        continue
+            except FileNotFoundError:
+                pass
+            result["written"].append(slug)
+            if check:
+                continue
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.php.")
+            try:
+                os.write(fd, data)
+                os.fchown(fd, uid, gid)
+                os.fchmod(fd, 0o640)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+    elif params["read"]:
+        for slug in params["read"]:
+            with open(config_path(root, slug), "rb") as handle:
+                result["contents"][slug] = base64.b64encode(handle.read()).decode("ascii")
+    else:
+        result["hashes"] = hashes(root)
+        result["stale"] = sorted(slug for slug, sha in (params.get("expected") or {}).items()
+                                 if result["hashes"].get(slug) != sha)
+    return result
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -123,45 +166,10 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    params = module.params
-    root = params["root"]
-    result = {"hashes": {}, "contents": {}, "stale": [], "written": []}
     try:
-        if params["write"]:
-            uid, gid = pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
-            for slug, encoded in sorted(params["write"].items()):
-                path = config_path(root, slug)
-                data = base64.b64decode(encoded)
-                if not os.path.isdir(os.path.dirname(path)):
-                    module.fail_json(msg=f"{os.path.dirname(path)} does not exist: converge the web tier first",
-                                     **result)
-                try:
-                    with open(path, "rb") as handle:
-                        if handle.read() == data:
-                            continue
-                except FileNotFoundError:
-                    pass
-                result["written"].append(slug)
-                if module.check_mode:
-                    continue
-                fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.php.")
-                try:
-                    os.write(fd, data)
-                    os.fchown(fd, uid, gid)
-                    os.fchmod(fd, 0o640)
-                finally:
-                    os.close(fd)
-                os.replace(tmp, path)
-        elif params["read"]:
-            for slug in params["read"]:
-                with open(config_path(root, slug), "rb") as handle:
-                    result["contents"][slug] = base64.b64encode(handle.read()).decode("ascii")
-        else:
-            result["hashes"] = hashes(root)
-            result["stale"] = sorted(slug for slug, sha in params["expected"].items()
-                                     if result["hashes"].get(slug) != sha)
+        result = sync(module.params, module.check_mode)
     except (OSError, ValueError, KeyError) as exc:
-        module.fail_json(msg=f"nuagerie_nextcloud_config_php: {exc}", **result)
+        module.fail_json(msg=f"nuagerie_nextcloud_config_php: {exc}")
     module.exit_json(changed=bool(result["written"]), **result)
 
 
