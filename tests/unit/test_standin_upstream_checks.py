@@ -12,12 +12,10 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from test_nextcloud_standin import fixture_web  # noqa: F401 - the `web` fixture (php -S)
 
 ROOT = Path(__file__).resolve().parents[2]
 TREE = ROOT / "lab" / "nextcloud-standin" / "nextcloud"
@@ -95,40 +93,17 @@ def test_cron_php_exits_1_on_a_data_directory_without_ncdata(tmp_path):
     assert result.returncode == 1 and result.stdout.startswith(f"{INVALID}\n{HINT}\n\n")
 
 
-def test_every_web_entry_point_answers_503_without_ncdata(tmp_path):
-    data = tmp_path / "data"
+def test_every_web_entry_point_answers_503_without_ncdata(web):
+    confdir, get = web
+    data = confdir / "data"
     data.mkdir(mode=0o750)
-    installed(tmp_path, datadirectory=str(data), trusted_domains=["a.test"])
-    port = free_port()
-    server = subprocess.Popen([PHP, "-S", f"127.0.0.1:{port}", "-t", str(TREE)],
-                              env={"PATH": os.environ["PATH"], "NEXTCLOUD_CONFIG_DIR": str(tmp_path)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-
-        def get(path, host="a.test"):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    return response.status, response.read().decode()
-            except urllib.error.HTTPError as error:
-                return error.code, error.read().decode()
-
-        for path in ("/status.php", "/index.php/login", "/remote.php/dav/files/a/x", "/status.php"):
-            code, body = get(path, host="evil.test" if path == "/status.php" else "a.test")
-            assert code == 503 and INVALID in body and ".ncdata" in body, path   # before the host check
-        (data / ".ncdata").write_text("# Nextcloud data directory")
-        code, body = get("/status.php")
-        assert code == 200 and json.loads(body)["installed"] is True
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    installed(confdir, datadirectory=str(data), trusted_domains=["a.test"])
+    for path in ("/status.php", "/index.php/login", "/remote.php/dav/files/a/x", "/status.php"):
+        code, _, body = get(path, host="evil.test" if path == "/status.php" else "a.test")
+        assert code == 503 and INVALID in body and ".ncdata" in body, path   # before the host check
+    (data / ".ncdata").write_text("# Nextcloud data directory")
+    code, _, body = get("/status.php")
+    assert code == 200 and json.loads(body)["installed"] is True
 
 
 # ------------------------------------------------------------------ config:import, app:list
