@@ -272,8 +272,6 @@ class FilterModule:
         """
         return {
             "nuagerie_nextcloud_occ_spaces": occ_spaces,
-            "nuagerie_nextcloud_app_values": space_app_values,
-            "nuagerie_nextcloud_record_hash": record_hash,
             "nuagerie_nextcloud_plan_lines": plan_lines,
             "nuagerie_nextcloud_outcome_lines": outcome_lines,
         }
