@@ -26,7 +26,7 @@ FILTER_DIR = os.path.join(REPO_ROOT, "filter_plugins")
 #: Files of a catalogue directory that are not spaces.
 IGNORED_FILES = frozenset(("README.md",))
 
-#: Above this many selected spaces a successful result is hidden from callbacks (as with
+#: Above this many spaces a successful result is hidden from callbacks (as with
 #: no_log): at 10,000 spaces the records weigh ~13 MB, and formatting them for the console costs
 #: about 2 s of CPU on every run for output nobody reads. Failures are always shown in full.
 QUIET_ABOVE = 100
@@ -131,7 +131,8 @@ class ActionModule(ActionBase):
 
         :param tmp: unused.
         :param task_vars: task variables.
-        :returns: the result: ``spaces`` (selected records), ``total``, ``selected`` or
+        :returns: the result: ``spaces`` (every record), ``selected_spaces`` (the records this
+            run acts on), ``selection`` (a strict subset), ``total``, ``selected`` or
             ``failed`` with ``msg`` and ``errors`` (file, field, problem, fix).
         """
         result = super().run(tmp, task_vars)
@@ -156,10 +157,14 @@ class ActionModule(ActionBase):
             selected = lib.select_spaces(records, args["only"])
         except lib.AnsibleFilterError as exc:
             raise AnsibleActionFail(str(exc)) from exc
-        result["spaces"] = selected
+        # Two lists under two names (issue 11): whole-farm artefacts are rendered from
+        # ``spaces`` (always the whole catalogue); per-space actions use ``selected_spaces``.
+        result["spaces"] = records
+        result["selected_spaces"] = selected if len(selected) < len(records) else records
+        result["selection"] = len(selected) < len(records)
         result["total"] = len(records)
         result["selected"] = len(selected)
         result["msg"] = f"{len(records)} space(s) valid, {len(selected)} selected"
-        if len(selected) > QUIET_ABOVE:
+        if len(records) > QUIET_ABOVE:
             result["_ansible_no_log"] = True
         return result
