@@ -83,9 +83,15 @@ options:
     type: str
     default: ""
   db_table_prefix:
-    description: Nextcloud's table prefix (the probe looks for <prefix>appconfig).
+    description: Nextcloud's table prefix (the probe looks for C(<prefix>appconfig)).
     type: str
     default: oc_
+attributes:
+  check_mode:
+    support: full
+    details: In check mode, O(mode=apply) only classifies the spaces from their stamps, like O(mode=plan).
+  diff_mode:
+    support: none
 author: Nuagerie
 """
 
@@ -100,27 +106,33 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: Slugs by class - create, change, enable, disable, delete, pending, unchanged, unknown.
+  description:
+    - Slugs by class - C(create), C(change), C(enable), C(disable), C(delete), C(pending),
+      C(unchanged), C(unknown) (stamps of spaces not given; empty when O(selection=true)).
   type: dict
   returned: always
 outcomes:
-  description: Slugs by what happened - created, changed, enabled, disabled, deleted, unchanged, failed.
+  description:
+    - Slugs by what happened (or, in plan and check mode, would happen) - C(created),
+      C(changed), C(enabled), C(disabled), C(deleted), C(unchanged), C(pending), C(failed).
   type: dict
   returned: always
 failed_spaces:
-  description: slug -> "step (exit code): last lines of output", secrets redacted.
+  description:
+    - 'Slug -> "<step> (<exit code>): <last lines of output>", secrets redacted.'
+    - With O(mode=office_check), the spaces whose office suite does not answer.
   type: dict
   returned: always
 steps:
-  description: slug -> occ steps run (install, upgrade, apps, app values), for spaces that changed.
+  description: Slug -> occ steps run (install, upgrade, apps, app values), for spaces that changed.
   type: dict
   returned: always
 config_php:
-  description: slug -> sha256 of the space's config.php on this host (installed spaces).
+  description: Slug -> sha256 of the space's C(config.php) on this host (installed spaces).
   type: dict
   returned: always
 seconds:
-  description: Wall time of the occ work.
+  description: Wall time of the occ work (0 in plan and check mode).
   type: float
   returned: always
 """
