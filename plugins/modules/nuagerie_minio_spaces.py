@@ -43,7 +43,7 @@ options:
       slug: {description: Space slug (reports only)., type: str, required: true}
       bucket: {description: Bucket name., type: str, required: true}
       access_key: {description: User (access key) name; also the policy name., type: str, required: true}
-      secret_key: {description: Secret key of the user (8 to 40 characters)., type: str, required: true, no_log: true}
+      secret_key: {description: Secret key of the user (8 to 40 characters; never logged)., type: str, required: true}
       quota_bytes: {description: Hard bucket quota in bytes; 0 removes the quota., type: int, required: true}
       state: {description: Space state., type: str, choices: [active, disabled, absent], default: active}
       versioning: {description: Whether the bucket has versioning enabled., type: bool, default: true}
@@ -60,6 +60,13 @@ options:
       reported in RV(unknown) (never removed).
     type: str
     default: nc-
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: One line per space that changes - bucket, versioning, quota, user status, policy and
+      attachments before and after; the secret only as C(current) or C(other).
 author: Nuagerie
 """
 
@@ -71,13 +78,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-created: {description: Slugs of spaces whose bucket or user was created., type: list, returned: always}
-updated: {description: Slugs of existing spaces where something was changed., type: list, returned: always}
-removed: {description: Slugs of absent spaces whose user, policy or bucket was removed., type: list, returned: always}
-kept_buckets: {description: Buckets of absent spaces kept because remove_buckets is false., type: list, returned: always}
-unknown: {description: Managed-prefix users/policies/buckets that belong to no space given., type: dict, returned: always}
+created: {description: Slugs of spaces whose bucket or user was created., type: list, elements: str, returned: always}
+updated: {description: Slugs of existing spaces where something was changed., type: list, elements: str, returned: always}
+removed: {description: "Slugs of absent spaces whose user, policy or bucket was removed.", type: list, elements: str,
+          returned: always}
+kept_buckets: {description: Buckets of absent spaces kept because O(remove_buckets) is false., type: list, elements: str,
+               returned: always}
+unknown:
+  description: Managed-prefix (O(managed_prefix)) C(users), C(policies) and C(buckets) that belong to no space given.
+  type: dict
+  returned: always
+  contains:
+    users: {description: User names., type: list, elements: str, returned: always}
+    policies: {description: Policy names., type: list, elements: str, returned: always}
+    buckets: {description: Bucket names., type: list, elements: str, returned: always}
 actions: {description: Number of mc calls made (or that would be made in check mode)., type: int, returned: always}
 spaces: {description: Number of spaces given., type: int, returned: always}
+errors: {description: One message per space whose mc calls failed., type: list, elements: str, returned: failure}
 """
 
 import json
