@@ -41,8 +41,8 @@ description:
   - Passwords are compared with the stored SCRAM-SHA-256 verifier (same salt and iterations)
     and set as verifiers, so clear-text passwords never reach the server or its logs.
   - C(state=disabled) keeps role and database but sets C(NOLOGIN).
-  - C(state=absent) drops the role. Its database is dropped only when I(drop_databases=true),
-    after a C(pg_dump -Fc) into I(dump_dir); otherwise the database and everything in it are
+  - C(state=absent) drops the role. Its database is dropped only when O(drop_databases=true),
+    after a C(pg_dump -Fc) into O(dump_dir); otherwise the database and everything in it are
     reassigned to the superuser and kept.
 options:
   spaces:
@@ -60,7 +60,7 @@ options:
         type: str
         required: true
       password:
-        description: Clear-text password (required unless I(state=absent)).
+        description: Clear-text password (required unless O(spaces[].state=absent); never logged).
         type: str
       state:
         description: C(active)/C(present), C(disabled) or C(absent).
@@ -84,7 +84,7 @@ options:
     type: bool
     default: false
   dump_dir:
-    description: Where the dumps of dropped databases are kept (required with I(drop_databases)).
+    description: Where the dumps of dropped databases are kept (required with O(drop_databases=true)).
     type: path
   scram_iterations:
     description: PBKDF2 iterations of newly set SCRAM verifiers.
@@ -122,7 +122,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 created_roles: {description: Roles created., returned: always, type: list, elements: str}
-altered_roles: {description: Roles whose attributes, password or membership changed., returned: always, type: list, elements: str}
+altered_roles: {description: "Roles whose attributes, password or membership changed.", returned: always, type: list, elements: str}
 created_databases: {description: Databases created., returned: always, type: list, elements: str}
 fixed_databases: {description: Databases whose owner or PUBLIC privileges were corrected., returned: always, type: list, elements: str}
 dropped_roles: {description: Roles dropped., returned: always, type: list, elements: str}
