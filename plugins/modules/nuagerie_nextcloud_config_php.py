@@ -26,7 +26,7 @@ options:
     type: path
     required: true
   expected:
-    description: slug -> sha256 the files should have (read-only comparison).
+    description: Slug -> sha256 the files should have (read-only comparison).
     type: dict
     default: {}
   read:
@@ -35,7 +35,7 @@ options:
     elements: str
     default: []
   write:
-    description: slug -> base64 content to write.
+    description: Slug -> base64 content to write (never logged).
     type: dict
     default: {}
   owner:
@@ -46,6 +46,11 @@ options:
     description: Group of written files.
     type: str
     default: www-data
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 author: Nuagerie
 """
 
@@ -58,20 +63,22 @@ EXAMPLES = r"""
 
 RETURN = r"""
 hashes:
-  description: slug -> sha256 (without read/write).
+  description: Slug -> sha256 of every space's file (empty with O(read) or O(write)).
   type: dict
   returned: always
 contents:
-  description: slug -> base64 content (with read).
+  description: Slug -> base64 content of the O(read) spaces' files (empty without O(read)).
   type: dict
   returned: always
 stale:
-  description: Slugs of C(expected) whose file here is missing or differs.
+  description: Slugs of O(expected) whose file here is missing or differs.
   type: list
+  elements: str
   returned: always
 written:
   description: Slugs whose file was (or, in check mode, would be) replaced.
   type: list
+  elements: str
   returned: always
 """
 
