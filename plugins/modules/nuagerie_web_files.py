@@ -10,41 +10,91 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: nuagerie_web_files
-short_description: Converge many files, directories and symlinks from one bundle (set-based)
+short_description: Render and converge one kind of per-space web file for every space at once (set-based)
 description:
-  - Reads a gzipped JSON list of entries (C(path), C(type) file|directory|link, C(content) or
-    C(src), C(mode), C(owner), C(group)) and makes the host match, touching only what differs.
+  - Used as a task, this runs the C(nuagerie_web_files) action plugin (C(plugins/action/)). On the
+    controller, the action consumes O(kind), O(spaces), O(settings), O(master_key), O(hosts) and
+    O(extra) - it renders every entry of O(kind) for all O(spaces) (filter
+    C(filter_plugins/nuagerie_nextcloud.py), C(web_bundle)), appends O(extra) and ships them as one
+    gzipped JSON bundle. On the host, this module converges the bundle under O(root) with O(prune)
+    and O(validate); the bundle's path is set by the action, not by the task. 10,000 spaces are one
+    transfer and one module run, never a loop.
+  - An entry has C(path), C(type) (C(file), C(directory), C(link) or C(absent)), C(content) or
+    C(src), C(mode), C(owner), C(group). The host is made to match, touching only what differs.
   - An entry of C(type) absent removes that path, a whole tree if it is a directory (moved
     aside first, deleted only once validation passed, so a rollback restores it).
-  - Files are replaced atomically (temporary file + rename). Entries matching C(prune) under
-    C(root) that are not in the bundle are removed.
-  - When something changed and C(validate) is given, the command runs; if it fails, every change
+  - Files are replaced atomically (temporary file + rename). Entries matching O(prune) under
+    O(root) that are not in the bundle are removed.
+  - When something changed and O(validate) is given, the command runs; if it fails, every change
     is rolled back and the task fails with the command's output.
-  - Supports check mode (reports what would change, changes nothing).
-  - Use through the action of the same name, which builds the bundle; not on its own.
+  - File contents (they carry secrets) are never part of the result.
 options:
-  bundle:
-    description: Path on the host of the gzipped JSON list of entries.
-    type: path
+  kind:
+    description:
+      - What to render for every space (consumed by the action on the controller) -
+        C(config) (each space's directory tree, C(config/*.config.php), C(data/.ncdata) and
+        release link; an absent space's whole directory is removed), C(pools) (one php-fpm pool
+        per served space), C(nginx) (one C(spaces.map)), C(timers) (the C(nc-cron@<slug>.timer)
+        links of the active spaces whose cron runs on this host).
+    type: str
     required: true
+    choices: [config, pools, nginx, timers]
+  spaces:
+    description: The space records (consumed by the action on the controller).
+    type: list
+    elements: dict
+    required: true
+  settings:
+    description:
+      - The web settings of the role (web user and group, paths, PHP and nginx settings;
+        consumed by the action on the controller).
+    type: dict
+    required: true
+  master_key:
+    description:
+      - The farm master key, from which each space's secrets derive (consumed by the action on
+        the controller; needed by O(kind=config) only).
+    type: str
+  hosts:
+    description:
+      - Inventory names of every web host (consumed by the action on the controller; needed by
+        O(kind=timers) only). Each space's cron runs on one of them; this host is
+        C(inventory_hostname).
+    type: list
+    elements: str
+  extra:
+    description:
+      - More entries (same format as the rendered ones, e.g. a role template), converged and
+        validated together with them (consumed by the action on the controller).
+    type: list
+    elements: dict
   root:
-    description: Base of relative entry paths, and where C(prune) looks.
+    description: Base of relative entry paths, and where O(prune) looks (passed to the module).
     type: path
     required: true
   prune:
-    description: Glob (relative to C(root)) of managed names; matches not in the bundle are removed.
+    description:
+      - Glob (relative to O(root)) of managed names; matches not in the bundle are removed
+        (passed to the module).
     type: str
     default: ""
   validate:
-    description: Command (argv list) run after changes; a failure rolls every change back.
+    description:
+      - Command (argv list) run after changes; a failure rolls every change back (passed to the
+        module).
     type: list
     elements: str
     default: []
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change, changes nothing.
+  diff_mode:
+    support: none
 author: Nuagerie
 """
 
 EXAMPLES = r"""
-# Through the action only:
 - name: pools | Converge every space's pool
   nuagerie_web_files:
     kind: pools
@@ -53,25 +103,49 @@ EXAMPLES = r"""
     root: /etc/php/8.2/fpm/pool.d
     prune: "nc-*.conf"
     validate: [php-fpm8.2, -t]
+
+- name: configure | Converge every space's directories and config files
+  nuagerie_web_files:
+    kind: config
+    spaces: "{{ nuagerie_spaces }}"
+    settings: "{{ __nextcloud_settings }}"
+    master_key: "{{ nextcloud_master_key }}"
+    root: "{{ nextcloud_spaces_root }}"
+
+- name: service | Link the cron timers of the spaces this host runs
+  nuagerie_web_files:
+    kind: timers
+    spaces: "{{ nuagerie_spaces }}"
+    settings: "{{ __nextcloud_settings }}"
+    hosts: "{{ groups['web'] }}"
+    root: /etc/systemd/system/timers.target.wants
+    prune: nc-cron@*.timer
 """
 
 RETURN = r"""
+entries:
+  description: Number of entries in the bundle (rendered plus O(extra)).
+  type: int
+  returned: when the module ran
 changed_count:
   description: Number of entries created, changed or removed.
   type: int
-  returned: always
+  returned: success
 changed_paths:
   description: The first 100 changed paths.
   type: list
-  returned: always
+  elements: str
+  returned: success, and when O(validate) failed (the changes rolled back)
 added:
   description: Paths (as given in the bundle) created or changed.
   type: list
-  returned: always
+  elements: str
+  returned: success
 removed:
-  description: Pruned paths, relative to root, and the paths of absent entries removed.
+  description: Pruned paths, relative to O(root), and the paths of absent entries removed.
   type: list
-  returned: always
+  elements: str
+  returned: success
 """
 
 import glob
