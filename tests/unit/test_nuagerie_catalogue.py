@@ -331,8 +331,20 @@ def test_action_run_success(tmp_path):
     result = _action({"path": str(tmp_path), "farm": FARM, "only": "asso-velo"},
                      check_mode=True).run(task_vars={})
     assert not result.get("failed") and result["changed"] is False
-    assert [r["slug"] for r in result["spaces"]] == ["asso-velo"]
+    # Issue 11: the whole catalogue and the selection, under two names.
+    assert [r["slug"] for r in result["spaces"]] == ["asso-b", "asso-velo"]
+    assert [r["slug"] for r in result["selected_spaces"]] == ["asso-velo"]
+    assert result["selection"] is True
     assert (result["total"], result["selected"]) == (2, 1)
+
+
+def test_action_run_without_selection_acts_on_every_space(tmp_path):
+    (tmp_path / "asso-velo.yml").write_text(GOOD)
+    (tmp_path / "asso-b.yml").write_text(GOOD.replace("asso-velo", "asso-b"))
+    for only in ("", "asso-b,asso-velo"):
+        result = _action({"path": str(tmp_path), "farm": FARM, "only": only}).run(task_vars={})
+        assert [r["slug"] for r in result["selected_spaces"]] == ["asso-b", "asso-velo"]
+        assert result["selected_spaces"] == result["spaces"] and result["selection"] is False
 
 
 def test_action_run_reports_all_errors(tmp_path):
@@ -407,5 +419,11 @@ def test_action_hides_large_successful_results(tmp_path):
     result = _action({"path": str(tmp_path), "farm": FARM}).run(task_vars={})
     assert result.get("_ansible_no_log") is True, result.get("msg")
     assert result["selected"] == action.QUIET_ABOVE + 1
+    # A selection still carries the whole catalogue (spaces), so it is hidden too.
     result = _action({"path": str(tmp_path), "farm": FARM, "only": "sp1,sp2"}).run(task_vars={})
-    assert "_ansible_no_log" not in result
+    assert result.get("_ansible_no_log") is True and result["selected"] == 2
+    (tmp_path / "sp0.yml").unlink()
+    for index in range(2, action.QUIET_ABOVE + 1):
+        (tmp_path / f"sp{index}.yml").unlink()
+    result = _action({"path": str(tmp_path), "farm": FARM}).run(task_vars={})
+    assert "_ansible_no_log" not in result and result["total"] == 1
