@@ -56,16 +56,29 @@ EXAMPLES = r"""
 
 RETURN = r"""
 spaces:
-  description: The selected space records, sorted by slug.
+  description:
+    - Every space record of the catalogue, sorted by slug, whatever O(only) selects.
+    - Whole-farm artefacts are rendered from it (issue 11).
   returned: success
   type: list
   elements: dict
+selected_spaces:
+  description:
+    - The records O(only) selects, in catalogue order; the same list as RV(spaces) when
+      nothing is selected. Per-space actions use it.
+  returned: success
+  type: list
+  elements: dict
+selection:
+  description: Whether RV(selected_spaces) is a strict subset of RV(spaces).
+  returned: success
+  type: bool
 total:
   description: Number of spaces in the catalogue.
   returned: success
   type: int
 selected:
-  description: Number of spaces returned.
+  description: Number of spaces in RV(selected_spaces).
   returned: success
   type: int
 errors:
