@@ -6,7 +6,9 @@ Pure functions: text in, data out (no file system access; the action plugin
 format and every rule are described in ``docs/catalogue.md``.
 
 Validation never stops at the first problem: :func:`resolve_catalogue` returns *every* error,
-each naming the file, the field and the fix.
+each naming the file, the field and the fix. Hostile or accidental files are refused within the
+limits below (``MAX_*``), fast. The one process-wide effect is :func:`gc_paused`, which pauses
+the garbage collector while a catalogue is built and restores it.
 
 This module uses its sibling ``nuagerie_names.py``. Ansible loads filter plugin files under
 private module names and does not put ``filter_plugins/`` on ``sys.path``, so the sibling is
@@ -15,13 +17,15 @@ loaded by path (:func:`_sibling`), under a stable name shared with the action pl
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import difflib
+import gc
 import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import yaml
@@ -55,6 +59,8 @@ STATES = ("active", "disabled", "absent")
 KNOWN_FIELDS = ("slug", "display_name", "admin_email", "office", "quota_gb", "max_accounts",
                 "state", "nextcloud_release", "aliases", "created", "rotation", "notes")
 REQUIRED_FIELDS = ("slug", "display_name", "admin_email", "created")
+_KNOWN = frozenset(KNOWN_FIELDS)
+_REQUIRED = frozenset(REQUIRED_FIELDS)
 
 #: Per-space secret purposes that ``rotation`` may name (same list as nuagerie_secrets.py).
 ROTATION_PURPOSES = ("db_password", "s3_secret_key", "redis_password", "admin_password")
@@ -87,9 +93,28 @@ _FILE_RE = re.compile(r"(?P<stem>.+)\.ya?ml\Z")
 _RELEASE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+_HOST_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                      r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+# Limits (docs/catalogue.md, "Limits"). A space file holds a dozen short fields; anything far
+# beyond is a mistake or an attack on the controller, refused with the limit named.
+
+#: Largest space file, checked before the file is read (the action plugin reads at most this
+#: many bytes plus one).
+MAX_FILE_BYTES = 64 * 1024
+#: YAML aliases (``*name``, merges ``<<: *name`` included) one file may use.
+MAX_YAML_ALIASES = 10
+#: Values (scalars, lists, mappings, keys included) one file may hold once aliases are expanded.
+MAX_VALUES = 1000
+#: Nesting levels of lists and mappings.
+MAX_DEPTH = 32
+#: Entries of ``aliases`` (extra domains of a space).
+MAX_DOMAIN_ALIASES = 20
+#: Characters of ``display_name`` and of ``notes``.
 DISPLAY_NAME_MAX = 120
+NOTES_MAX = 2000
 
 
 @dataclass(frozen=True, order=True)
@@ -113,63 +138,375 @@ class CatalogueError:
         return {"file": self.file, "field": self.field, "problem": self.problem, "fix": self.fix}
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while a block builds many objects.
+
+    Reading and validating 10,000 spaces allocates a few hundred thousand small containers and
+    none of them in a reference cycle; with the collector on, the runs it triggers scan the
+    whole heap again and again (in Ansible's process, a large heap) and cost up to a third of
+    the time, growing faster than the catalogue. The previous state is restored afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # --------------------------------------------------------------------------------------------
 # Parsing
+#
+# Two readers give the same data for every file: a fast line reader for the shapes space files
+# have (``key: value`` lines, one-line flow lists and mappings, one level of block list or
+# mapping), and libyaml (composed nodes, built by :func:`_to_python`) for everything else. The
+# fast reader never guesses: on any line it does not fully recognise it hands the whole file to
+# libyaml. ``tests/unit/test_nuagerie_catalogue.py`` checks that both readers agree.
+#
+# Scalars are read the same way by both: quoted scalars are strings; unquoted ones go through
+# :func:`plain_scalar`: YAML 1.1 booleans and nulls, but numbers only in plain decimal form
+# (YAML 1.2 core style), so ``020``, ``0x1F``, ``1:20``, ``0o17``, ``1_000``, ``+5`` or ``.inf``
+# stay the text written and the validator names the YAML 1.1 reading in its message.
+
+_NULL_WORDS = ("", "~", "null", "Null", "NULL")
+_BOOL_WORDS = {word: value for value, words in (
+    (True, ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")),
+    (False, ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"))) for word in words}
+_PLAIN_WORDS: dict[str, object] = {**dict.fromkeys(_NULL_WORDS), **_BOOL_WORDS}
+_INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_FLOAT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")
+
+
+def plain_scalar(text: str) -> object:
+    """Read an unquoted YAML scalar as the catalogue does.
+
+    ``null``/``~``/empty are ``None``; YAML 1.1 booleans (``yes``, ``no``, ``on``, ``off``,
+    ``true``, ``false`` in three cases) are booleans, so the validator can say "YAML read a
+    boolean"; integers are only ``-?(0|[1-9][0-9]*)`` and floats ``-?(0|[1-9][0-9]*).[0-9]+``
+    with an optional exponent. Everything else, including YAML 1.1 octal, hexadecimal, binary,
+    base-60, underscored, signed ``+`` numbers, ``.inf``/``.nan`` and dates, stays text.
+
+    :param text: the scalar as written (no quotes).
+    :returns: ``None``, a bool, an int, a float or ``text`` itself.
+    """
+    value = _PLAIN_WORDS.get(text, text)
+    if value is not text or text[0] not in "-0123456789":
+        return value
+    if _INT_RE.match(text):
+        return int(text)
+    if _FLOAT_RE.match(text):
+        return float(text)
+    return text
+
+
+# Fast reader. A file goes to libyaml when it has a character the YAML reader treats specially
+# (controls, tab, CR, NEL, LS/PS, BOM, non-characters; DEL and C1 are not printable in YAML).
+_FAST_REFUSE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                          "\U00010000-\U0010ffff]")
+_F_KEY = r"[a-z_][a-z0-9_]*"
+# A plain scalar in block context: no indicator first ('-' only before a letter, digit or '.'),
+# never ': ' or ' #' inside, no trailing space. Possessive: the longest run is the only one.
+_F_PLAIN = (r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[0-9A-Za-z.]))"
+            r"(?:[^\s#:]++|:(?=\S)|(?<=\S)#|[ ]++(?=[^\s#]))*+")
+# A scalar token: "double-quoted without escapes", 'single-quoted without quotes', or plain.
+_F_TOKEN = rf"\"[^\"\\\n]*\"|'[^'\n]*'|{_F_PLAIN}"
+# A plain scalar inside [...] or {...}: host-name-like words, single spaces between words.
+_F_FLOW_PLAIN = (r"(?:[A-Za-z0-9._/+~]|-(?=[0-9A-Za-z.]))[A-Za-z0-9._/+~-]*+"
+                 r"(?:[ ]+[A-Za-z0-9._/+~-]+)*+")
+_F_FLOW_TOKEN = rf"\"[^\"\\\n]*\"|'[^'\n]*'|{_F_FLOW_PLAIN}"
+_F_FLOW_SEQ = rf"\[[ ]*(?:(?:{_F_FLOW_TOKEN})(?:[ ]*,[ ]*(?:{_F_FLOW_TOKEN}))*)?[ ]*\]"
+_F_FLOW_PAIR = rf"{_F_KEY}:[ ]+(?:{_F_FLOW_TOKEN})"
+_F_FLOW_MAP = rf"\{{[ ]*(?:{_F_FLOW_PAIR}(?:[ ]*,[ ]*{_F_FLOW_PAIR})*)?[ ]*\}}"
+_F_TAIL = r"(?:[ ]+\#.*)?[ ]*"
+# One match per line, two groups: the head (`key:` at column 0, `  key:` indented, `  -` or
+# `---`) and the value (a scalar token, a [flow list] or a {flow mapping}); blank and comment
+# lines match with both groups empty. Which value may follow which head is checked in Python.
+_FAST_LINES = re.compile(
+    rf"(?m)^(?:(---|[ ]*-|[ ]*{_F_KEY}:)(?:[ ]+({_F_TOKEN}|{_F_FLOW_SEQ}|{_F_FLOW_MAP}))?"
+    rf"{_F_TAIL}|[ ]*(?:\#.*)?)$")
+_FAST_FLOW_TOKENS = re.compile(_F_FLOW_TOKEN)
+_FAST_FLOW_PAIRS = re.compile(rf"({_F_KEY}):[ ]+({_F_FLOW_TOKEN})")
+_SLOW = object()  # the fast reader's "not mine": parse with libyaml
+
+
+def _token(token: str) -> object:
+    """Value of a scalar token of the fast reader (quoted: the text inside; plain: resolved)."""
+    first = token[0]
+    if first == '"' or first == "'":
+        return token[1:-1]
+    return plain_scalar(token)
+
+
+def _fast_parse(text: str) -> object:
+    """Read the common shapes of a space file without libyaml, or give up.
+
+    Recognised lines: blank lines, comments, one ``---`` first, ``key: value`` at column 0 where
+    the value is a one-line scalar (plain, or quoted without escapes), a one-line flow list or
+    flow mapping of such scalars, or nothing; after ``key:`` without a value, block list items
+    (``- value``) or block mapping pairs (``  key: value``) at one indentation. One regular
+    expression matches every line (:data:`_FAST_LINES`); a file with a line it does not match
+    goes to libyaml.
+
+    :param text: the decoded file.
+    :returns: the data (a dict, or ``None`` for a file of comments), or ``_SLOW`` when the file
+        has anything else: anchors, tags, multi-line scalars, escapes, deeper nesting, a
+        duplicate key, more than :data:`MAX_VALUES` values...
+    """
+    if _FAST_REFUSE.search(text):
+        return _SLOW
+    lines = _FAST_LINES.findall(text)
+    if len(lines) != text.count("\n") + 1:
+        return _SLOW  # a line no alternative matches
+    data: dict = {}
+    keys: set[str] = set()
+    nested: list | dict | None = None  # the block list or mapping under the last `key:`
+    nested_keys: set[str] = set()
+    open_key: object = _SLOW  # the last `key:` without a value, which nested lines may fill
+    indent = 0
+    values = 1
+    started = False
+    words = _PLAIN_WORDS
+    for head, token in lines:
+        if not head:
+            continue  # blank or comment
+        first = head[0]
+        if first != " " and first != "-":  # `key: value` at column 0
+            key = head[:-1]
+            if key in keys:
+                return _SLOW  # libyaml reports the duplicate with its line
+            keys.add(key)
+            nested = None
+            open_key = _SLOW
+            first = token[:1]
+            if not first:
+                value = None
+                open_key = key
+            elif first == '"' or first == "'":
+                value = token[1:-1]
+            elif first == "[":
+                value = [_token(each) for each in _FAST_FLOW_TOKENS.findall(token[1:-1])]
+                values += len(value)
+            elif first == "{":
+                value = {}
+                flow_keys = set()
+                for flow_key, flow_token in _FAST_FLOW_PAIRS.findall(token[1:-1]):
+                    if flow_key in flow_keys:
+                        return _SLOW  # libyaml reports the duplicate with its line
+                    flow_keys.add(flow_key)
+                    value[plain_scalar(flow_key)] = _token(flow_token)
+                values += 2 * len(flow_keys)
+            else:
+                value = words.get(token, token)
+                if value is token and first in "-0123456789":
+                    value = plain_scalar(token)
+            data[words.get(key, key)] = value  # a key is never a number: words only
+            values += 2
+            continue
+        if head == "---":
+            if started or keys or token:
+                return _SLOW
+            started = True
+            continue
+        # A nested line: `  - value` or `  key: value` under the last `key:` without a value.
+        if open_key is _SLOW or not token or token[0] == "[" or token[0] == "{":
+            return _SLOW
+        name = head.lstrip(" ")
+        spaces = len(head) - len(name)
+        if name == "-":
+            if nested is None:
+                nested, indent = [], spaces
+                data[plain_scalar(open_key)] = nested
+            elif nested.__class__ is not list or spaces != indent:
+                return _SLOW
+            nested.append(_token(token))
+            values += 1
+            continue
+        key = name[:-1]
+        if nested is None:
+            nested, indent, nested_keys = {}, spaces, set()
+            data[plain_scalar(open_key)] = nested
+        elif nested.__class__ is not dict or spaces != indent or key in nested_keys:
+            return _SLOW
+        nested_keys.add(key)
+        nested[plain_scalar(key)] = _token(token)
+        values += 2
+    if values > MAX_VALUES:
+        return _SLOW  # libyaml's path reports the limit
+    return data if keys else None
 
 
 class _CatalogueLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML loader (libyaml when available) whose implicit types exclude timestamps."""
+    """Safe YAML loader (libyaml when available) that leaves unquoted scalars to
+    :func:`plain_scalar`: every untagged plain scalar gets the tag ``_PLAIN`` instead of PyYAML's
+    YAML 1.1 implicit types (no timestamps, no octal or base-60 numbers)."""
 
+    def resolve(self, kind, value, implicit):
+        """Tag of an untagged node (called by the composer).
 
-# A date written `created: 2026-11-01` stays the string "2026-11-01": the validator checks it
-# instead of PyYAML failing the whole file on `2026-13-01`.
-_CatalogueLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+        :param kind: the node class.
+        :param value: the scalar text (scalars only).
+        :param implicit: ``(plain, quoted)`` flags of an untagged scalar.
+        :returns: ``_PLAIN`` for plain scalars, else the default tag of the kind.
+        """
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = frozenset(_TAG + name for name in ("int", "float", "bool", "null"))
-_MAX_DEPTH = 32
+_PLAIN = "nuagerie:plain"
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 
 
-def _to_python(loader, node, depth: int = 0):
-    """Build Python data from a YAML node tree: a lean SafeConstructor for space files.
+class _Refused(Exception):
+    """A file the loader refuses to build: ``problem`` and ``fix`` at node ``mark``."""
 
-    Only plain data is accepted (str, int, float, bool, null, lists, mappings, merge keys); it
-    rejects duplicate mapping keys (PyYAML silently keeps the last one) and other tags. It is
-    about a third faster than ``construct_document``, which matters at 10,000 files.
+    def __init__(self, problem: str, fix: str, mark) -> None:
+        super().__init__(problem)
+        self.problem, self.fix, self.mark = problem, fix, mark
+
+
+class _Budget:
+    """What building one document has used so far (see :data:`MAX_YAML_ALIASES`)."""
+
+    __slots__ = ("values", "aliases", "seen", "building")
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.aliases = 0
+        self.seen: set[int] = set()
+        self.building: set[int] = set()
+
+
+def _at(mark) -> str:
+    """`` at line L, column C`` of a YAML mark (1-based), or nothing without a mark."""
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _to_python(node, budget: _Budget, depth: int = 0, copy: bool = False):
+    """Build Python data from a composed YAML node graph, within the limits.
+
+    Only plain data is accepted (strings, numbers, booleans, null, lists, mappings, merge keys
+    ``<<``); duplicate keys are refused (PyYAML silently keeps the last one), and so are other
+    tags. A node reached a second time is an alias (``*name``): each one counts against
+    :data:`MAX_YAML_ALIASES`, and every value built, aliased copies included, against
+    :data:`MAX_VALUES`, so a "billion laughs" file is refused after a few hundred values instead
+    of exhausting the controller's memory. ``copy`` is true inside an aliased node (its nodes
+    are all seen again, but only the alias counts).
+
+    :raises _Refused: beyond a limit, or on a recursive alias.
+    :raises yaml.constructor.ConstructorError: on data that is not plain.
     """
-    if depth > _MAX_DEPTH:
-        raise yaml.constructor.ConstructorError(None, None, "is nested too deep (a recursive "
-                                                "alias?)", node.start_mark)
+    identity = id(node)
+    if identity in budget.seen:
+        if identity in budget.building:
+            raise _Refused("is nested too deep: an alias refers to the node that contains it "
+                           f"(a recursive alias; the anchor is{_at(node.start_mark)})",
+                           "remove the recursive alias", node.start_mark)
+        if not copy:
+            budget.aliases += 1
+            copy = True
+        if budget.aliases > MAX_YAML_ALIASES:
+            raise _Refused(f"uses more than {MAX_YAML_ALIASES} YAML aliases (*name), the limit of "
+                           "a space file (MAX_YAML_ALIASES)",
+                           "write the values out instead of anchors (&name) and aliases (*name)",
+                           node.start_mark)
+    else:
+        budget.seen.add(identity)
+    budget.values += 1
+    if budget.values > MAX_VALUES:
+        raise _Refused(f"holds more than {MAX_VALUES} values once YAML aliases are expanded, the "
+                       "limit of a space file (MAX_VALUES)",
+                       "a space file holds a dozen fields: remove the repeated content",
+                       node.start_mark)
+    if depth > MAX_DEPTH:
+        raise _Refused(f"is nested too deep (more than {MAX_DEPTH} levels, MAX_DEPTH)"
+                       f"{_at(node.start_mark)}",
+                       "a space file is a flat mapping of fields: remove the nesting",
+                       node.start_mark)
     kind = node.__class__
     if kind is yaml.ScalarNode:
-        if node.tag == _TAG + "str":
+        if node.tag == _PLAIN:
+            return plain_scalar(node.value)
+        if node.tag == _STR:
             return node.value
-        if node.tag in _SCALAR_TAGS:
-            return loader.yaml_constructors[node.tag](loader, node)
-    elif kind is yaml.SequenceNode and node.tag == _TAG + "seq":
-        return [_to_python(loader, child, depth + 1) for child in node.value]
-    elif kind is yaml.MappingNode and node.tag == _TAG + "map":
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.__class__ is yaml.ScalarNode and key_node.tag != _TAG + "merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
-                seen.add(key_node.value)
-        loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
-        data = {}
-        for key_node, value_node in node.value:
-            if key_node.__class__ is not yaml.ScalarNode:
-                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a "
-                                                        "plain value", key_node.start_mark)
-            data[_to_python(loader, key_node, depth + 1)] = _to_python(loader, value_node,
-                                                                       depth + 1)
+    elif kind is yaml.SequenceNode and node.tag == _SEQ:
+        budget.building.add(identity)
+        data = [_to_python(child, budget, depth + 1, copy) for child in node.value]
+        budget.building.discard(identity)
+        return data
+    elif kind is yaml.MappingNode and node.tag == _MAP:
+        budget.building.add(identity)
+        data = _build_mapping(node, budget, depth, copy)
+        budget.building.discard(identity)
         return data
     raise yaml.constructor.ConstructorError(None, None, f"unsupported YAML tag {node.tag!r}",
                                             node.start_mark)
+
+
+def _build_mapping(node, budget: _Budget, depth: int, copy: bool) -> dict:
+    """Build a mapping node, with its merge key as the YAML merge type says
+    (https://yaml.org/type/merge.html): ``<<: *a`` or ``<<: [*a, *b]`` adds the keys of those
+    mappings that the node does not have, earlier mappings winning over later ones. Keys come
+    in order of first appearance, merged ones first. One ``<<`` per mapping (PyYAML 6 accepts
+    several and lets the text's interning decide which value wins)."""
+    seen = set()
+    merges = []
+    pairs = []
+    for key_node, value_node in node.value:
+        if key_node.__class__ is not yaml.ScalarNode:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a "
+                                                    "plain value", key_node.start_mark)
+        if key_node.tag == _PLAIN and key_node.value == "<<" and not merges:
+            merges.append(value_node)
+            continue
+        if key_node.value in seen or (key_node.value == "<<" and key_node.tag == _PLAIN):
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key "
+                                                    f"{key_node.value!r}", key_node.start_mark)
+        seen.add(key_node.value)
+        pairs.append((key_node, value_node))
+    data: dict = {}
+    for value_node in merges:
+        sources = value_node.value if value_node.__class__ is yaml.SequenceNode else [value_node]
+        for source in sources:
+            if source.__class__ is not yaml.MappingNode:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "expected a mapping or list of mappings for merging, but found "
+                    f"{source.id}", source.start_mark)
+            for key, value in _to_python(source, budget, depth + 1, copy).items():
+                data.setdefault(key, value)
+    for key_node, value_node in pairs:
+        data[_to_python(key_node, budget, depth + 1, copy)] = _to_python(value_node, budget,
+                                                                         depth + 1, copy)
+    return data
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """Problem and fix for a file libyaml cannot read (with line and column, tabs named).
+
+    :param exc: the error raised by the loader.
+    :param text: the file, to look at the character the error points to.
+    :returns: ``(problem, fix)``.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        lines = text.split("\n")
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        column = mark.column if line[mark.column:mark.column + 1] == "\t" else \
+            line.find("\t") if "tab" in problem else -1
+        if column >= 0:
+            if not line[:column].strip(" "):
+                return (f"uses a tab for indentation at line {mark.line + 1}",
+                        "indent with spaces (YAML does not allow tabs there)")
+            return (f"has a tab at line {mark.line + 1}, column {column + 1} where YAML expects "
+                    "spaces", "replace the tab with spaces")
+    context = getattr(exc, "context", None)
+    if context:
+        problem = f"{context}, {problem}"
+    return f"is not valid YAML{_at(mark)}: {problem}", "fix the file so it parses as a YAML mapping"
 
 
 def parse_document(text: str | bytes, file: str) -> dict:
@@ -178,29 +515,48 @@ def parse_document(text: str | bytes, file: str) -> dict:
     :param text: the file content (bytes are decoded as UTF-8).
     :param file: the file's path as it should appear in messages.
     :returns: a document ``{"file": file, "data": <parsed> , "error": None}``, or with
-        ``"error"`` set to a message (``data`` ``None``) when the file cannot be decoded or parsed.
+        ``"error"`` set to a message and ``"fix"`` to its fix (``data`` ``None``) when the file
+        is too large, cannot be decoded or parsed, or goes beyond a limit.
     """
+    size = len(text) if isinstance(text, bytes) or text.isascii() else len(text.encode())
+    if size > MAX_FILE_BYTES:
+        return {"file": file, "data": None, "error": too_large(size), "fix": TOO_LARGE_FIX}
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return {"file": file, "data": None,
-                    "error": f"is not UTF-8 (byte {exc.start}): save it as UTF-8"}
+            return {"file": file, "data": None, "error": f"is not UTF-8 (byte {exc.start})",
+                    "fix": "save it as UTF-8"}
+    data = _fast_parse(text)
+    if data is not _SLOW:
+        return {"file": file, "data": data, "error": None}
     loader = _CatalogueLoader(text)
     try:
         node = loader.get_single_node()
-        data = None if node is None else _to_python(loader, node)
+        data = None if node is None else _to_python(node, _Budget())
+    except _Refused as exc:
+        return {"file": file, "data": None, "error": exc.problem, "fix": exc.fix}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        if context:
-            problem = f"{context}, {problem}"
-        return {"file": file, "data": None, "error": f"is not valid YAML{where}: {problem}"}
+        problem, fix = _yaml_error(exc, text)
+        return {"file": file, "data": None, "error": problem, "fix": fix}
     finally:
         loader.dispose()
     return {"file": file, "data": data, "error": None}
+
+
+def too_large(size: int) -> str:
+    """Problem text for a file of ``size`` bytes over :data:`MAX_FILE_BYTES` (the action plugin
+    uses it too, before reading such a file).
+
+    :param size: the file size in bytes.
+    :returns: the problem.
+    """
+    return (f"is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes for a space file "
+            "(MAX_FILE_BYTES)")
+
+
+#: Fix of :func:`too_large`.
+TOO_LARGE_FIX = "a space file holds a dozen short fields: remove what does not belong there"
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,22 +568,119 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def _type_problem(value: object, expected: str) -> tuple[str, str]:
+def _type_problem(value: object, expected: str, fix: str | None = None) -> tuple[str, str]:
+    """Problem and fix for a value of the wrong type.
+
+    :param value: the value read.
+    :param expected: what the field must be, e.g. ``"a whole number"``.
+    :param fix: the fix to give (default: quote a boolean, ``write <expected>`` otherwise).
+    :returns: ``(problem, fix)``; a boolean is explained as YAML 1.1 reading ``yes``/``no``/
+        ``on``/``off`` unquoted as booleans.
+    """
     if isinstance(value, bool):
         return (f"must be {expected}; YAML read an unquoted yes/no/on/off/true/false as the "
-                f"boolean {str(value).lower()}", "quote the value or correct it")
+                f"boolean {str(value).lower()}", fix or "quote the value or correct it")
     if value is None:
         return (f"is empty; it must be {expected}", "set a value or remove the line")
-    return (f"must be {expected}, not {type(value).__name__} {value!r}", f"write {expected}")
+    return (f"must be {expected}, not {type(value).__name__} {value!r}", fix or f"write {expected}")
+
+
+# How YAML 1.1 (PyYAML, Ansible's own YAML) would read a number the catalogue keeps as text:
+# (pattern, description with {value}, base for int(), whether the digits are the intended
+# decimal number). Checked in order.
+_YAML11_NUMBERS = (
+    (re.compile(r"[-+]?0[0-7_]+\Z"),
+     "a leading zero: YAML 1.1 reads it as the octal number {value}", 8, True),
+    (re.compile(r"[-+]?0[0-9_]+\Z"), "a leading zero, the mark of octal in YAML 1.1", None, True),
+    (re.compile(r"[-+]?0x[0-9a-fA-F_]+\Z"),
+     "YAML 1.1 reads it as the hexadecimal number {value}", 16, False),
+    (re.compile(r"[-+]?0o[0-7_]+\Z"), "YAML 1.2 reads it as the octal number {value}", 8, False),
+    (re.compile(r"[-+]?0b[01_]+\Z"), "YAML 1.1 reads it as the binary number {value}", 2, False),
+    (re.compile(r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+\Z"),
+     "YAML 1.1 reads it as the base-60 number {value}", 60, False),
+    (re.compile(r"[-+]?[0-9][0-9_]*\Z"), "YAML 1.1 reads it as the number {value}", 10, True),
+)
+_INFINITY_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
+_NAN_RE = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+
+
+def _number_text(text: str) -> tuple[str, int | None] | None:
+    """Explain a text that YAML 1.1 would read as a number (``020``, ``0x1F``, ``1:20``...).
+
+    :param text: a string value of a numeric field.
+    :returns: ``(explanation, the whole number the author most likely meant or None)``, or
+        ``None`` when the text is no number form at all.
+    """
+    if _INFINITY_RE.match(text):
+        return "YAML 1.1 reads it as infinity", None
+    if _NAN_RE.match(text):
+        return "YAML 1.1 reads it as not-a-number", None
+    for pattern, explanation, base, decimal in _YAML11_NUMBERS:
+        if pattern.match(text):
+            digits = text.replace("_", "")
+            sign = -1 if digits.startswith("-") else 1
+            digits = digits.lstrip("+-")
+            if base == 60:
+                value = 0
+                for part in digits.split(":"):
+                    value = value * 60 + int(part)
+                value *= sign
+            elif base is not None:
+                value = sign * int(digits[2:] if digits[1:2] in ("x", "o", "b") else digits, base)
+            else:
+                value = None
+            if "_" in text and base == 10:
+                explanation = "digits grouped with '_': YAML 1.1 reads it as the number {value}"
+            elif text.startswith("+") and base == 10:
+                explanation = "a '+' sign"
+            meant = sign * int(digits) if decimal else value
+            return explanation.format(value=value), meant
+    return None
+
+
+def _range_text(minimum: int, maximum: int | None) -> str:
+    """``from 1 to 40``, or ``of at least 0`` without a maximum."""
+    return f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+
+
+def _number_fix(meant: int | None, minimum: int, maximum: int | None) -> str:
+    """The fix for a number: write ``meant`` only when it is allowed, else the allowed range."""
+    if meant is not None and meant >= minimum and (maximum is None or meant <= maximum):
+        return f"write {meant}"
+    return f"write a whole number {_range_text(minimum, maximum)}"
+
+
+def _whole_number_problem(value: object, minimum: int, maximum: int | None) -> tuple[str, str]:
+    """Problem and fix for a numeric field whose value is not an int (bool, float, text...).
+
+    :param value: the value read.
+    :param minimum: the smallest allowed value.
+    :param maximum: the largest allowed value (``None``: no maximum).
+    :returns: ``(problem, fix)``; the fix never names a value outside the range.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_RE.match(text):
+            number = int(text)
+            if number >= minimum and (maximum is None or number <= maximum):
+                return f"is the string {value!r}", "remove the quotes"
+            return f"is the string {value!r}", f"{_number_fix(None, minimum, maximum)}, unquoted"
+        reading = _number_text(text)
+        if reading is not None:
+            explanation, meant = reading
+            return (f"{value!r} is not a plain whole number ({explanation})",
+                    _number_fix(meant, minimum, maximum))
+    if isinstance(value, float) and not isinstance(value, bool):
+        if value.is_integer():
+            return f"is the float {value!r}", _number_fix(int(value), minimum, maximum)
+        return (f"must be a whole number, not the float {value!r}",
+                _number_fix(None, minimum, maximum))
+    return _type_problem(value, "a whole number", _number_fix(None, minimum, maximum))
 
 
 def _check_int(value: object, field: str, maximum: int, farm_key: str) -> list:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            return [(field, f"is the string {value!r}", "remove the quotes")]
-        if isinstance(value, float) and value.is_integer():
-            return [(field, f"is the float {value!r}", f"write {int(value)}")]
-        problem, fix = _type_problem(value, "a whole number")
+        problem, fix = _whole_number_problem(value, 1, maximum)
         return [(field, problem, fix)]
     if value <= 0:
         return [(field, f"is {value}; it must be at least 1", f"set 1..{maximum}")]
@@ -244,6 +697,9 @@ def hostname_problems(name: object, what: str) -> list[tuple[str, str]]:
     :param what: a short description for messages (``alias``…).
     :returns: ``(problem, fix)`` pairs, empty when valid.
     """
+    if name.__class__ is str and len(name) <= 253 and _HOST_RE.match(name) \
+            and not name.rpartition(".")[2].isdigit():
+        return []  # the common case, in one regular expression
     if not isinstance(name, str) or not name:
         problem, fix = _type_problem(name, "a domain name")
         return [(problem, fix)]
@@ -288,6 +744,12 @@ def _check_email(value: object) -> list:
 
 
 def _check_created(value: object) -> tuple[str | None, list]:
+    if value.__class__ is str and _DATE_RE.match(value):
+        try:
+            datetime.date.fromisoformat(value)
+            return value, []
+        except ValueError:
+            pass  # reported below
     if isinstance(value, datetime.datetime):
         return None, [("created", f"is a date and time {value!r}",
                        "write the day only: YYYY-MM-DD")]
@@ -327,7 +789,7 @@ def _check_release(value: object, farm: Mapping) -> list:
 
 
 def _check_rotation(value: object) -> tuple[dict, list]:
-    if not isinstance(value, Mapping):
+    if value.__class__ is not dict and not isinstance(value, Mapping):
         problem, fix = _type_problem(value, "a mapping purpose: counter")
         return {}, [("rotation", problem, fix)]
     problems = []
@@ -339,7 +801,17 @@ def _check_rotation(value: object) -> tuple[dict, list]:
             hint = f"did you mean '{close}'?" if close else f"use one of {', '.join(ROTATION_PURPOSES)}"
             problems.append((field, "is not a secret purpose", hint))
             continue
-        if isinstance(counter, bool) or not isinstance(counter, int) or counter < 0:
+        if isinstance(counter, bool) or not isinstance(counter, int):
+            _, fix = _whole_number_problem(counter, 0, None)
+            problem = f"must be an integer >= 0, not {counter!r}"
+            reading = _number_text(counter.strip()) if isinstance(counter, str) else None
+            if reading is not None:
+                problem += f" ({reading[0]})"
+            elif isinstance(counter, bool):
+                problem += " (YAML read an unquoted yes/no/on/off/true/false as a boolean)"
+            problems.append((field, problem, fix))
+            continue
+        if counter < 0:
             problems.append((field, f"must be an integer >= 0, not {counter!r}",
                              "write the rotation count, e.g. 1"))
             continue
@@ -356,6 +828,11 @@ def _check_aliases(value: object, farm_domain: str) -> tuple[list, list]:
     if not isinstance(value, list):
         problem, fix = _type_problem(value, "a list of domains")
         return [], [("aliases", problem, fix)]
+    if len(value) > MAX_DOMAIN_ALIASES:
+        return [], [("aliases", f"lists {len(value)} domains, over the limit of "
+                     f"{MAX_DOMAIN_ALIASES} per space (MAX_DOMAIN_ALIASES)",
+                     f"keep at most {MAX_DOMAIN_ALIASES} aliases: the domains the association "
+                     "really uses")]
     problems = []
     aliases = []
     seen = set()
@@ -428,13 +905,85 @@ def farm_settings(farm: Mapping | None) -> dict:
 # One document
 
 
-def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, dict, list]:
+def _free_slug(slug: str, farm: Mapping, taken: Collection[str]) -> str | None:
+    """A slug to suggest instead of a reserved one: valid, not reserved, not used in the
+    catalogue, at most 63 characters (``asso-<slug>``, ``<slug>-asso``, ``<slug>-2``...).
+
+    :param slug: the refused slug.
+    :param farm: farm settings (``reserved``).
+    :param taken: the slugs of the catalogue.
+    :returns: the suggestion, or ``None`` when no candidate is free.
+    """
+    for prefix, suffix in [("asso-", ""), ("", "-asso")] + [("", f"-{n}") for n in range(2, 10)]:
+        room = _names.SLUG_MAX_LENGTH - len(prefix) - len(suffix)
+        candidate = prefix + slug[:room].strip("-") + suffix
+        if not _names.slug_problems(candidate) and candidate not in BUILTIN_RESERVED \
+                and candidate not in farm["reserved"] and candidate not in taken:
+            return candidate
+    return None
+
+
+def _free_suggestions(problems: list, slug: str, farm: Mapping,
+                      taken: Collection[str]) -> list:
+    """Keep the slug suggested by ``nuagerie_names`` only when it is free.
+
+    ``slug_problems`` suggests the closest valid slug (``WWW`` → ``www``) without knowing the
+    farm: when that one is reserved or used by another space, suggest a free one instead.
+
+    :param problems: ``(problem, fix)`` pairs from ``slug_problems``.
+    :param slug: the invalid slug.
+    :param farm: farm settings (``reserved``).
+    :param taken: the slugs of the catalogue.
+    :returns: the pairs, fixes rewritten where needed.
+    """
+    suggestion = _names.suggest_slug(slug)
+    if not suggestion or (suggestion not in BUILTIN_RESERVED and suggestion not in farm["reserved"]
+                          and suggestion not in taken):
+        return problems
+    other = _free_slug(suggestion, farm, taken)
+    quoted = f"'{suggestion}'"
+    return [(problem, fix.replace(quoted, f"'{other}'") if other else
+             fix if quoted not in fix else "choose a free slug of [a-z0-9-]")
+            for problem, fix in problems]
+
+
+def _mismatch_fix(slug: str, stem: str, file: str, farm: Mapping, context: Mapping) -> str:
+    """Fix for a slug that differs from its file name, suggesting only what is free.
+
+    :param slug: the valid slug written in the file.
+    :param stem: the file name without ``.yml``.
+    :param file: the file.
+    :param farm: farm settings (``reserved``).
+    :param context: ``slugs`` and ``files`` of the whole catalogue.
+    :returns: rename the file to ``<slug>.yml`` unless that file exists, and/or set the slug to
+        the file name when that is a valid, unreserved, unused slug.
+    """
+    directory = os.path.dirname(file)
+    existing = [name for name in (slug + ".yml", slug + ".yaml")
+                if os.path.join(directory, name) in context["files"]]
+    fixes = []
+    if not existing:
+        fixes.append(f"rename the file to {slug}.yml")
+    if not _names.slug_problems(stem) and stem not in BUILTIN_RESERVED \
+            and stem not in farm["reserved"] and stem not in context["slugs"]:
+        fixes.append(f"set slug: {stem}")
+    fix = " or ".join(fixes) if fixes else "give the space a free slug and name the file after it"
+    if existing:
+        fix += f" ({existing[0]} already exists)"
+    return fix
+
+
+def _resolve_document(document: Mapping, farm: Mapping,
+                      context: Mapping | None = None) -> tuple[dict | None, dict, list]:
     """Validate one parsed document (without cross-file checks).
 
     Returns ``(record, claims, errors)``: ``record`` is ``None`` when the document has errors;
     ``claims`` always holds the valid slug, domains and names it asks for, so the cross-file checks
-    also cover documents that have other errors.
+    also cover documents that have other errors. ``context`` (``slugs``: every slug of the
+    catalogue, ``files``: every file) keeps suggested slugs and file names free.
     """
+    if context is None:
+        context = {"slugs": frozenset(), "files": frozenset()}
     file = document["file"]
     errors: list[CatalogueError] = []
     claims: dict = {"file": file, "slug": None, "domains": [], "names": {}}
@@ -442,47 +991,52 @@ def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, di
     def add(field: str, problem: str, fix: str) -> None:
         errors.append(CatalogueError(file, field, problem, fix))
 
-    basename = os.path.basename(file)
+    basename = file.rpartition("/")[2]
     match = _FILE_RE.match(basename)
     if not match:
         add("(file name)", f"{basename!r} is not a .yml file",
             "name the file <slug>.yml or move it out of the catalogue directory")
     if document.get("error"):
-        add("(file)", document["error"], "fix the file so it parses as a YAML mapping")
+        add("(file)", document["error"],
+            document.get("fix") or "fix the file so it parses as a YAML mapping")
         return None, claims, errors
     data = document.get("data")
     if data is None:
         add("(file)", "is empty", "write the space's fields (docs/catalogue.md) or delete the file")
         return None, claims, errors
-    if not isinstance(data, Mapping):
+    if data.__class__ is not dict and not isinstance(data, Mapping):
         add("(file)", f"holds a {type(data).__name__}, not a mapping of fields",
             "write one 'field: value' per line (docs/catalogue.md)")
         return None, claims, errors
 
-    for field in data:
-        if field not in KNOWN_FIELDS:
+    for field in data if not _KNOWN.issuperset(data) else ():
+        if field not in _KNOWN:
             close = _closest(str(field), KNOWN_FIELDS)
             add(str(field), "is not a known field",
                 f"did you mean '{close}'?" if close else
                 f"remove it; known fields: {', '.join(KNOWN_FIELDS)}")
-    for field in REQUIRED_FIELDS:
+    for field in REQUIRED_FIELDS if not data.keys() >= _REQUIRED else ():
         if field not in data:
             add(field, "is missing", f"add '{field}:' (docs/catalogue.md)")
 
     slug = data.get("slug")
     if "slug" in data:
-        for problem, fix in _names.slug_problems(slug):
+        problems = _names.slug_problems(slug)
+        if problems and isinstance(slug, str):
+            problems = _free_suggestions(problems, slug, farm, context["slugs"])
+        for problem, fix in problems:
             add("slug", f"{slug!r} {problem}", fix)
-        if isinstance(slug, str) and _names.is_valid_slug(slug):
+        if not problems:  # a valid slug (always a string)
             claims["slug"] = slug
             claims["domains"].append((slug + "." + farm["domain"], "slug"))
             claims["names"] = _names.space_names(slug, farm["spaces_root"])
             if slug in BUILTIN_RESERVED or slug in farm["reserved"]:
+                other = _free_slug(slug, farm, context["slugs"])
                 add("slug", f"{slug!r} is a reserved name (farm service or host name)",
-                    "choose another slug, e.g. 'asso-" + slug + "'")
+                    f"choose another slug, e.g. '{other}'" if other else "choose another slug")
             if match and match.group("stem") != slug:
                 add("slug", f"{slug!r} does not match the file name {basename!r}",
-                    f"rename the file to {slug}.yml or set slug: {match.group('stem')}")
+                    _mismatch_fix(slug, match.group("stem"), file, farm, context))
 
     display_name = data.get("display_name")
     if "display_name" in data:
@@ -501,10 +1055,15 @@ def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, di
             add(field, problem, fix)
 
     office = data.get("office", farm["default_office"])
-    if office not in farm["offices"]:
-        close = _closest(str(office), farm["offices"]) if isinstance(office, str) else None
-        add("office", f"{office!r} is not an office suite of this farm",
-            f"did you mean '{close}'?" if close else f"use one of {', '.join(farm['offices'])}")
+    if office not in farm["offices"] or not isinstance(office, str):
+        offices = ", ".join(farm["offices"])
+        if isinstance(office, bool) or office is None:
+            problem, fix = _type_problem(office, f"one of {offices}", f"use one of {offices}")
+            add("office", problem, fix)
+        else:
+            close = _closest(office, farm["offices"]) if isinstance(office, str) else None
+            add("office", f"{office!r} is not an office suite of this farm",
+                f"did you mean '{close}'?" if close else f"use one of {offices}")
 
     quota = data.get("quota_gb", farm["default_quota_gb"])
     for field, problem, fix in _check_int(quota, "quota_gb", farm["max_quota_gb"],
@@ -522,7 +1081,8 @@ def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, di
             add("state", f"{state!r} is not a state",
                 f"did you mean '{close}'?" if close else f"use one of {', '.join(STATES)}")
         else:
-            problem, fix = _type_problem(state, f"one of {', '.join(STATES)}")
+            problem, fix = _type_problem(state, f"one of {', '.join(STATES)}",
+                                         f"use one of {', '.join(STATES)}")
             add("state", problem, fix)
 
     pinned = "nextcloud_release" in data and data["nextcloud_release"] is not None
@@ -557,7 +1117,15 @@ def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, di
 
     notes = data.get("notes")
     if notes is not None and not isinstance(notes, str):
-        add("notes", f"must be text, not {type(notes).__name__}", "quote the notes")
+        if isinstance(notes, bool):
+            problem, fix = _type_problem(notes, "text", "quote the notes")
+            add("notes", problem, fix)
+        else:
+            add("notes", f"must be text, not {type(notes).__name__}", "quote the notes")
+    elif notes is not None and len(notes) > NOTES_MAX:
+        add("notes", f"is {len(notes):,} characters long, over the limit of {NOTES_MAX:,} "
+            "(NOTES_MAX)", f"shorten the notes to at most {NOTES_MAX:,} characters; keep longer "
+            "documents elsewhere and link to them")
 
     if errors:
         return None, claims, errors
@@ -587,7 +1155,8 @@ def _resolve_document(document: Mapping, farm: Mapping) -> tuple[dict | None, di
 # Whole catalogue
 
 
-def resolve_catalogue(documents: Iterable[Mapping], farm: Mapping) -> tuple[list, list]:
+def resolve_catalogue(documents: Iterable[Mapping], farm: Mapping,
+                      other_files: Iterable[str] = ()) -> tuple[list, list]:
     """Validate every document and resolve the valid ones into space records.
 
     Cross-file checks: duplicate slugs, a domain claimed twice (an alias equal to another
@@ -595,26 +1164,60 @@ def resolve_catalogue(documents: Iterable[Mapping], farm: Mapping) -> tuple[list
 
     :param documents: ``{"file", "data", "error"}`` mappings from :func:`parse_document`.
     :param farm: farm settings (see :func:`farm_settings`).
+    :param other_files: files of the catalogue directory that are not documents (refused by
+        the reader), so that no fix suggests renaming a file to one of their names.
     :returns: ``(records, errors)``: records sorted by slug (only complete when ``errors`` is
         empty) and the sorted list of :class:`CatalogueError`.
     :raises AnsibleFilterError: if the farm settings themselves are invalid.
     """
+    with gc_paused():
+        return _resolve_all(documents, farm, other_files)
+
+
+def _all_distinct(claims: list) -> bool:
+    """Tell whether no slug, domain or derived name is claimed twice (the usual case), with set
+    sizes instead of the per-claim bookkeeping that names the first claimant of each.
+
+    :param claims: the claims of every document.
+    :returns: ``True`` when the cross-file checks have nothing to report.
+    """
+    slugs = [claim["slug"] for claim in claims if claim["slug"] is not None]
+    domains = [domain for claim in claims for domain, _ in claim["domains"]]
+    names = [(system, name) for claim in claims for system, name in claim["names"].items()
+             if system != "db_role"]
+    return len(set(slugs)) == len(slugs) and len(set(domains)) == len(domains) \
+        and len(set(names)) == len(names)
+
+
+def _resolve_all(documents: Iterable[Mapping], farm: Mapping,
+                 other_files: Iterable[str]) -> tuple[list, list]:
+    """Body of :func:`resolve_catalogue` (which runs it with the collector paused)."""
     settings = farm_settings(farm)
+    documents = list(documents)
+    context = {
+        "slugs": {slug for slug in (document["data"].get("slug") for document in documents
+                                    if document.get("data").__class__ is dict
+                                    or isinstance(document.get("data"), Mapping))
+                  if slug.__class__ is str},
+        "files": {document["file"] for document in documents} | set(other_files),
+    }
     records = []
     all_claims = []
     errors: list[CatalogueError] = []
     for document in documents:
-        record, claims, found = _resolve_document(document, settings)
+        record, claims, found = _resolve_document(document, settings, context)
         errors.extend(found)
         all_claims.append(claims)
         if record is not None:
             records.append(record)
 
+    if _all_distinct(all_claims):
+        return sorted(records, key=lambda record: record["slug"]), sorted(errors)
     # Cross-file checks in a stable order (valid slugs by slug, then the rest by file): the first
     # claimant owns a domain or name, later ones get the error.
     slug_owner: dict[str, str] = {}
     domain_owner: dict[str, str] = {}
-    name_owner: dict[tuple[str, str], str] = {}
+    name_owner: dict[str, dict[str, str]] = {}  # system -> name -> file
     rejected: set[str] = set()
     all_claims.sort(key=lambda claim: (claim["slug"] is None, claim["slug"] or "", claim["file"]))
     for claim in all_claims:
@@ -637,13 +1240,14 @@ def resolve_catalogue(documents: Iterable[Mapping], farm: Mapping) -> tuple[list
         for system, name in claim["names"].items():
             if system == "db_role":
                 continue  # same value as database, by design
-            if (system, name) in name_owner:
+            owners = name_owner.setdefault(system, {})
+            if name in owners:
                 errors.append(CatalogueError(file, "slug", f"derived {system} {name!r} collides "
-                                             f"with {name_owner[(system, name)]}",
-                                             "choose another slug (hash collision)"))
+                                             f"with {owners[name]}", "choose another slug (hash "
+                                             "collision)"))
                 rejected.add(file)
             else:
-                name_owner[(system, name)] = file
+                owners[name] = file
     unique = sorted((record for record in records if record["source"] not in rejected),
                     key=lambda record: record["slug"])
     errors.sort()
