@@ -744,12 +744,6 @@ def _check_email(value: object) -> list:
 
 
 def _check_created(value: object) -> tuple[str | None, list]:
-    if value.__class__ is str and _DATE_RE.match(value):
-        try:
-            datetime.date.fromisoformat(value)
-            return value, []
-        except ValueError:
-            pass  # reported below
     if isinstance(value, datetime.datetime):
         return None, [("created", f"is a date and time {value!r}",
                        "write the day only: YYYY-MM-DD")]

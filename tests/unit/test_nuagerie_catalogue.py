@@ -911,3 +911,20 @@ def test_space_names_spells_out_the_readable_forms_of_bounded():
             derived = names.space_names(slug)
             for key, spec in specs.items():
                 assert derived[key] == names._bounded(slug, spec), (slug, key)
+
+
+@pytest.mark.parametrize("text", [
+    "aliases:\n  - a.org\n    - b.org\n",          # items at two indentations
+    "aliases:\n  - a.org\n  x: 1\n",                # a pair after items
+    "rotation:\n  a: 1\n    b: 2\n",                # pairs at two indentations
+    "rotation:\n  a: 1\n  a: 2\n",                  # a duplicate nested key
+    "rotation:\n  a: 1\n  - x\n",                   # an item after pairs
+    "slug: a\n---\n",                               # a second document
+    "slug: a\n  - x\n",                             # an item under a key with a value
+    "slug: {a: 1, a: 2}\n",                         # a duplicate flow key
+])
+def test_fast_reader_hands_odd_shapes_to_libyaml(text):
+    assert catalogue._fast_parse(text) is catalogue._SLOW
+    result = doc(text)  # libyaml's answer
+    assert (_typed(result["data"]) if result["error"] is None else ("error", "YAML")) == \
+        (_libyaml(text) if _libyaml(text)[0] != "error" else ("error", "YAML"))
