@@ -64,6 +64,7 @@ _REQUIRED = frozenset(REQUIRED_FIELDS)
 
 #: Per-space secret purposes that ``rotation`` may name (same list as nuagerie_secrets.py).
 ROTATION_PURPOSES = ("db_password", "s3_secret_key", "redis_password", "admin_password")
+_NO_ROTATION = dict.fromkeys(ROTATION_PURPOSES, 0)
 
 #: Names no space may take, whatever the farm adds (``nuagerie_space_reserved_names``).
 BUILTIN_RESERVED = frozenset((
@@ -89,7 +90,6 @@ FARM_DEFAULTS = {
     "spaces_root": _names.DEFAULT_SPACES_ROOT,
 }
 
-_FILE_RE = re.compile(r"(?P<stem>.+)\.ya?ml\Z")
 _RELEASE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
@@ -787,7 +787,7 @@ def _check_rotation(value: object) -> tuple[dict, list]:
         problem, fix = _type_problem(value, "a mapping purpose: counter")
         return {}, [("rotation", problem, fix)]
     problems = []
-    rotation = {purpose: 0 for purpose in ROTATION_PURPOSES}
+    rotation = dict(_NO_ROTATION)
     for purpose, counter in value.items():
         field = f"rotation.{purpose}"
         if purpose not in ROTATION_PURPOSES:
@@ -986,8 +986,9 @@ def _resolve_document(document: Mapping, farm: Mapping,
         errors.append(CatalogueError(file, field, problem, fix))
 
     basename = file.rpartition("/")[2]
-    match = _FILE_RE.match(basename)
-    if not match:
+    stem = basename[:-4] if basename.endswith(".yml") else \
+        basename[:-5] if basename.endswith(".yaml") else ""
+    if not stem:
         add("(file name)", f"{basename!r} is not a .yml file",
             "name the file <slug>.yml or move it out of the catalogue directory")
     if document.get("error"):
@@ -1028,9 +1029,9 @@ def _resolve_document(document: Mapping, farm: Mapping,
                 other = _free_slug(slug, farm, context["slugs"])
                 add("slug", f"{slug!r} is a reserved name (farm service or host name)",
                     f"choose another slug, e.g. '{other}'" if other else "choose another slug")
-            if match and match.group("stem") != slug:
+            if stem and stem != slug:
                 add("slug", f"{slug!r} does not match the file name {basename!r}",
-                    _mismatch_fix(slug, match.group("stem"), file, farm, context))
+                    _mismatch_fix(slug, stem, file, farm, context))
 
     display_name = data.get("display_name")
     if "display_name" in data:
@@ -1060,13 +1061,15 @@ def _resolve_document(document: Mapping, farm: Mapping,
                 f"did you mean '{close}'?" if close else f"use one of {offices}")
 
     quota = data.get("quota_gb", farm["default_quota_gb"])
-    for field, problem, fix in _check_int(quota, "quota_gb", farm["max_quota_gb"],
-                                          "nuagerie_space_max_quota_gb"):
-        add(field, problem, fix)
+    if quota.__class__ is not int or not 0 < quota <= farm["max_quota_gb"]:
+        for field, problem, fix in _check_int(quota, "quota_gb", farm["max_quota_gb"],
+                                              "nuagerie_space_max_quota_gb"):
+            add(field, problem, fix)
     accounts = data.get("max_accounts", farm["default_max_accounts"])
-    for field, problem, fix in _check_int(accounts, "max_accounts", farm["max_accounts"],
-                                          "nuagerie_space_max_accounts"):
-        add(field, problem, fix)
+    if accounts.__class__ is not int or not 0 < accounts <= farm["max_accounts"]:
+        for field, problem, fix in _check_int(accounts, "max_accounts", farm["max_accounts"],
+                                              "nuagerie_space_max_accounts"):
+            add(field, problem, fix)
 
     state = data.get("state", "active")
     if state not in STATES or isinstance(state, bool):
@@ -1088,10 +1091,12 @@ def _resolve_document(document: Mapping, farm: Mapping,
         add("nextcloud_release", "is not set and the farm has no default release",
             "set nuagerie_nextcloud_release in group_vars or pin a release here")
 
-    aliases, problems = _check_aliases(data.get("aliases"), farm["domain"])
+    raw_aliases = data.get("aliases")
+    aliases, problems = ([], []) if raw_aliases is None else \
+        _check_aliases(raw_aliases, farm["domain"])
     for field, problem, fix in problems:
         add(field, problem, fix)
-    if isinstance(data.get("aliases"), list):
+    if isinstance(raw_aliases, list):
         unclaimed = set(aliases)
         for index, alias in enumerate(data["aliases"]):
             if alias in unclaimed:  # valid, and first occurrence in this file
@@ -1104,8 +1109,9 @@ def _resolve_document(document: Mapping, farm: Mapping,
         for field, problem, fix in problems:
             add(field, problem, fix)
 
-    rotation, problems = _check_rotation({} if data.get("rotation") is None
-                                         else data["rotation"])
+    raw_rotation = data.get("rotation")
+    rotation, problems = (dict(_NO_ROTATION), []) if raw_rotation is None else \
+        _check_rotation(raw_rotation)
     for field, problem, fix in problems:
         add(field, problem, fix)
 
