@@ -115,6 +115,8 @@ MAX_DOMAIN_ALIASES = 20
 #: Characters of ``display_name`` and of ``notes``.
 DISPLAY_NAME_MAX = 120
 NOTES_MAX = 2000
+#: Unknown fields (and rotation purposes) named one by one in a file; the rest are counted.
+MAX_NAMED_UNKNOWN = 10
 
 
 @dataclass(frozen=True, order=True)
@@ -175,7 +177,7 @@ _BOOL_WORDS = {word: value for value, words in (
     (True, ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")),
     (False, ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"))) for word in words}
 _PLAIN_WORDS: dict[str, object] = {**dict.fromkeys(_NULL_WORDS), **_BOOL_WORDS}
-_INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_INT_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,99})\Z")  # longer stays text (int() refuses 4,300+)
 _FLOAT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")
 
 
@@ -184,9 +186,10 @@ def plain_scalar(text: str) -> object:
 
     ``null``/``~``/empty are ``None``; YAML 1.1 booleans (``yes``, ``no``, ``on``, ``off``,
     ``true``, ``false`` in three cases) are booleans, so the validator can say "YAML read a
-    boolean"; integers are only ``-?(0|[1-9][0-9]*)`` and floats ``-?(0|[1-9][0-9]*).[0-9]+``
-    with an optional exponent. Everything else, including YAML 1.1 octal, hexadecimal, binary,
-    base-60, underscored, signed ``+`` numbers, ``.inf``/``.nan`` and dates, stays text.
+    boolean"; integers are only ``-?(0|[1-9][0-9]*)`` (at most 100 digits) and floats
+    ``-?(0|[1-9][0-9]*).[0-9]+`` with an optional exponent. Everything else, including YAML
+    1.1 octal, hexadecimal, binary, base-60, underscored, signed ``+`` numbers,
+    ``.inf``/``.nan`` and dates, stays text.
 
     :param text: the scalar as written (no quotes).
     :returns: ``None``, a bool, an int, a float or ``text`` itself.
@@ -205,7 +208,7 @@ def plain_scalar(text: str) -> object:
 # (controls, tab, CR, NEL, LS/PS, BOM, non-characters; DEL and C1 are not printable in YAML).
 _FAST_REFUSE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
                           "\U00010000-\U0010ffff]")
-_F_KEY = r"[a-z_][a-z0-9_]*"
+_F_KEY = r"[a-z_][a-z0-9_]{0,127}"  # libyaml refuses implicit keys over 1,024 characters
 # A plain scalar in block context: no indicator first ('-' only before a letter, digit or '.'),
 # never ': ' or ' #' inside, no trailing space. Possessive: the longest run is the only one.
 _F_PLAIN = (r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[0-9A-Za-z.]))"
@@ -564,8 +567,24 @@ TOO_LARGE_FIX = "a space file holds a dozen short fields: remove what does not b
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """The choice closest to ``word`` (``difflib``, only on errors; long words are cut: no
+    choice is longer than 64 characters, and difflib's time grows with the word)."""
+    matches = difflib.get_close_matches(word[:64], list(choices), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr`` of a value for a message, cut to ``limit`` characters: a hostile file must not
+    turn into megabytes of messages.
+
+    :param value: the value read.
+    :param limit: the longest text to return.
+    :returns: the repr, or its beginning followed by ``…`` and its length.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}… ({len(text):,} characters)"
 
 
 def _type_problem(value: object, expected: str, fix: str | None = None) -> tuple[str, str]:
@@ -582,7 +601,8 @@ def _type_problem(value: object, expected: str, fix: str | None = None) -> tuple
                 f"boolean {str(value).lower()}", fix or "quote the value or correct it")
     if value is None:
         return (f"is empty; it must be {expected}", "set a value or remove the line")
-    return (f"must be {expected}, not {type(value).__name__} {value!r}", fix or f"write {expected}")
+    return (f"must be {expected}, not {type(value).__name__} {_shown(value)}",
+            fix or f"write {expected}")
 
 
 # How YAML 1.1 (PyYAML, Ansible's own YAML) would read a number the catalogue keeps as text:
@@ -611,6 +631,8 @@ def _number_text(text: str) -> tuple[str, int | None] | None:
     :returns: ``(explanation, the whole number the author most likely meant or None)``, or
         ``None`` when the text is no number form at all.
     """
+    if len(text) > 100:
+        return None  # no number anyone meant
     if _INFINITY_RE.match(text):
         return "YAML 1.1 reads it as infinity", None
     if _NAN_RE.match(text):
@@ -664,11 +686,12 @@ def _whole_number_problem(value: object, minimum: int, maximum: int | None) -> t
             number = int(text)
             if number >= minimum and (maximum is None or number <= maximum):
                 return f"is the string {value!r}", "remove the quotes"
-            return f"is the string {value!r}", f"{_number_fix(None, minimum, maximum)}, unquoted"
+            return (f"is the string {_shown(value)}",
+                    f"{_number_fix(None, minimum, maximum)}, unquoted")
         reading = _number_text(text)
         if reading is not None:
             explanation, meant = reading
-            return (f"{value!r} is not a plain whole number ({explanation})",
+            return (f"{_shown(value)} is not a plain whole number ({explanation})",
                     _number_fix(meant, minimum, maximum))
     if isinstance(value, float) and not isinstance(value, bool):
         if value.is_integer():
@@ -703,13 +726,16 @@ def hostname_problems(name: object, what: str) -> list[tuple[str, str]]:
     if not isinstance(name, str) or not name:
         problem, fix = _type_problem(name, "a domain name")
         return [(problem, fix)]
+    if len(name) > 253:
+        return [(f"{what} {_shown(name)} is not a valid host name (253 characters at most)",
+                 "correct the domain")]
     if not name.isascii():
         try:
             puny = name.lower().encode("idna").decode("ascii")
             fix = f"write it in punycode: '{puny}'"
         except UnicodeError:
             fix = "write it in punycode (xn--…)"
-        return [(f"{what} {name!r} is not ASCII (IDN must be given as punycode)", fix)]
+        return [(f"{what} {_shown(name)} is not ASCII (IDN must be given as punycode)", fix)]
     if name != name.lower():
         return [(f"{what} {name!r} contains uppercase letters", f"write '{name.lower()}'")]
     if name.endswith("."):
@@ -728,14 +754,15 @@ def hostname_problems(name: object, what: str) -> list[tuple[str, str]]:
 def _check_email(value: object) -> list:
     if not isinstance(value, str) or "@" not in value:
         if isinstance(value, str):
-            return [("admin_email", f"{value!r} is not an email address", "write name@domain")]
+            return [("admin_email", f"{_shown(value)} is not an email address",
+                     "write name@domain")]
         problem, fix = _type_problem(value, "an email address")
         return [("admin_email", problem, fix)]
     local, _, domain = value.rpartition("@")
     problems = []
     if not local or not _EMAIL_LOCAL_RE.match(local) or ".." in local \
             or local.startswith(".") or local.endswith("."):
-        problems.append(("admin_email", f"{value!r}: the part before '@' is not a valid "
+        problems.append(("admin_email", f"{_shown(value)}: the part before '@' is not a valid "
                          "address (ASCII letters, digits, . and !#$%&'*+/=?^_`{|}~- only)",
                          "correct the address"))
     for problem, fix in hostname_problems(domain, "the domain of"):
@@ -751,7 +778,7 @@ def _check_created(value: object) -> tuple[str | None, list]:
         return value.isoformat(), []
     if not isinstance(value, str) or not _DATE_RE.match(value):
         if isinstance(value, str):
-            return None, [("created", f"{value!r} is not a YYYY-MM-DD date",
+            return None, [("created", f"{_shown(value)} is not a YYYY-MM-DD date",
                            "write the creation day as YYYY-MM-DD, e.g. 2026-11-01")]
         problem, fix = _type_problem(value, "a YYYY-MM-DD date")
         return None, [("created", problem, fix)]
@@ -769,7 +796,7 @@ def _check_release(value: object, farm: Mapping) -> list:
                  "quote a full release, e.g. \"31.0.9\"")]
     if not isinstance(value, str) or not _RELEASE_RE.match(value):
         if isinstance(value, str):
-            return [(field, f"{value!r} is not a full release number MAJOR.MINOR.PATCH",
+            return [(field, f"{_shown(value)} is not a full release number MAJOR.MINOR.PATCH",
                      "pin an exact release such as \"31.0.9\" or remove the field to follow "
                      "the farm default")]
         problem, fix = _type_problem(value, "a quoted release such as \"31.0.9\"")
@@ -788,16 +815,20 @@ def _check_rotation(value: object) -> tuple[dict, list]:
         return {}, [("rotation", problem, fix)]
     problems = []
     rotation = dict(_NO_ROTATION)
+    unknown = 0
     for purpose, counter in value.items():
         field = f"rotation.{purpose}"
         if purpose not in ROTATION_PURPOSES:
+            unknown += 1
+            if unknown > MAX_NAMED_UNKNOWN:
+                continue
             close = _closest(str(purpose), ROTATION_PURPOSES)
             hint = f"did you mean '{close}'?" if close else f"use one of {', '.join(ROTATION_PURPOSES)}"
             problems.append((field, "is not a secret purpose", hint))
             continue
         if isinstance(counter, bool) or not isinstance(counter, int):
             _, fix = _whole_number_problem(counter, 0, None)
-            problem = f"must be an integer >= 0, not {counter!r}"
+            problem = f"must be an integer >= 0, not {_shown(counter)}"
             reading = _number_text(counter.strip()) if isinstance(counter, str) else None
             if reading is not None:
                 problem += f" ({reading[0]})"
@@ -810,6 +841,10 @@ def _check_rotation(value: object) -> tuple[dict, list]:
                              "write the rotation count, e.g. 1"))
             continue
         rotation[purpose] = counter
+    if unknown > MAX_NAMED_UNKNOWN:
+        problems.append(("rotation", f"has {unknown - MAX_NAMED_UNKNOWN} more unknown purposes "
+                         f"(only the first {MAX_NAMED_UNKNOWN} are named, MAX_NAMED_UNKNOWN)",
+                         f"keep only {', '.join(ROTATION_PURPOSES)}"))
     return rotation, problems
 
 
@@ -1004,12 +1039,17 @@ def _resolve_document(document: Mapping, farm: Mapping,
             "write one 'field: value' per line (docs/catalogue.md)")
         return None, claims, errors
 
-    for field in data if not _KNOWN.issuperset(data) else ():
-        if field not in _KNOWN:
-            close = _closest(str(field), KNOWN_FIELDS)
-            add(str(field), "is not a known field",
-                f"did you mean '{close}'?" if close else
-                f"remove it; known fields: {', '.join(KNOWN_FIELDS)}")
+    unknown = [field for field in data if field not in _KNOWN] \
+        if not _KNOWN.issuperset(data) else []
+    for field in unknown[:MAX_NAMED_UNKNOWN]:
+        close = _closest(str(field), KNOWN_FIELDS)
+        add(str(field), "is not a known field",
+            f"did you mean '{close}'?" if close else
+            f"remove it; known fields: {', '.join(KNOWN_FIELDS)}")
+    if len(unknown) > MAX_NAMED_UNKNOWN:
+        add("(file)", f"has {len(unknown) - MAX_NAMED_UNKNOWN} more unknown fields (only the "
+            f"first {MAX_NAMED_UNKNOWN} are named, MAX_NAMED_UNKNOWN)",
+            f"remove them; known fields: {', '.join(KNOWN_FIELDS)}")
     for field in REQUIRED_FIELDS if not data.keys() >= _REQUIRED else ():
         if field not in data:
             add(field, "is missing", f"add '{field}:' (docs/catalogue.md)")
@@ -1020,7 +1060,7 @@ def _resolve_document(document: Mapping, farm: Mapping,
         if problems and isinstance(slug, str):
             problems = _free_suggestions(problems, slug, farm, context["slugs"])
         for problem, fix in problems:
-            add("slug", f"{slug!r} {problem}", fix)
+            add("slug", f"{_shown(slug)} {problem}", fix)
         if not problems:  # a valid slug (always a string)
             claims["slug"] = slug
             claims["domains"].append((slug + "." + farm["domain"], "slug"))
@@ -1057,7 +1097,7 @@ def _resolve_document(document: Mapping, farm: Mapping,
             add("office", problem, fix)
         else:
             close = _closest(office, farm["offices"]) if isinstance(office, str) else None
-            add("office", f"{office!r} is not an office suite of this farm",
+            add("office", f"{_shown(office)} is not an office suite of this farm",
                 f"did you mean '{close}'?" if close else f"use one of {offices}")
 
     quota = data.get("quota_gb", farm["default_quota_gb"])
@@ -1075,7 +1115,7 @@ def _resolve_document(document: Mapping, farm: Mapping,
     if state not in STATES or isinstance(state, bool):
         if isinstance(state, str):
             close = _closest(state, STATES)
-            add("state", f"{state!r} is not a state",
+            add("state", f"{_shown(state)} is not a state",
                 f"did you mean '{close}'?" if close else f"use one of {', '.join(STATES)}")
         else:
             problem, fix = _type_problem(state, f"one of {', '.join(STATES)}",

@@ -120,6 +120,7 @@ def suggest_slug(text: str) -> str:
     :returns: a valid slug of at most 63 characters (longer text is cut), or ``""`` when no
         suggestion keeps every letter.
     """
+    text = text[:4 * SLUG_MAX_LENGTH]  # the suggestion is cut at 63 anyway; bounded work
     if text[:4].lower() == "xn--":  # an IDNA A-label: suggest from the name it encodes
         try:
             text = text.encode("ascii").decode("idna")

@@ -220,7 +220,8 @@ def test_parse_document_keeps_dates_as_text_and_reports_lines():
     assert doc("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")["data"]["other"] == {"x": 1, "y": 2}
     assert doc(b"slug: a\n")["data"] == {"slug": "a"}
     # Numbers only in plain decimal: YAML 1.1's hexadecimal 0x10 stays the text written.
-    assert doc("a: [1, 2.5, true, null, '3', 0x10]\n")["data"] == {"a": [1, 2.5, True, None, "3", "0x10"]}
+    assert doc("a: [1, 2.5, true, null, '3', 0x10]\n")["data"] == \
+        {"a": [1, 2.5, True, None, "3", "0x10"]}
     assert doc("")["data"] is None and doc("# only a comment\n")["data"] is None
 
 
@@ -597,7 +598,7 @@ def test_other_scanner_errors_are_not_called_tabs():
 def test_limits_are_named_and_documented():
     text = (pathlib.Path(__file__).parents[2] / "docs" / "catalogue.md").read_text()
     for name in ("MAX_FILE_BYTES", "MAX_YAML_ALIASES", "MAX_VALUES", "MAX_DEPTH",
-                 "MAX_DOMAIN_ALIASES", "DISPLAY_NAME_MAX", "NOTES_MAX"):
+                 "MAX_DOMAIN_ALIASES", "DISPLAY_NAME_MAX", "NOTES_MAX", "MAX_NAMED_UNKNOWN"):
         value = getattr(catalogue, name)
         assert f"`{name}`" in text and f"{value:,}" in text, name
 
@@ -928,3 +929,36 @@ def test_fast_reader_hands_odd_shapes_to_libyaml(text):
     result = doc(text)  # libyaml's answer
     assert (_typed(result["data"]) if result["error"] is None else ("error", "YAML")) == \
         (_libyaml(text) if _libyaml(text)[0] != "error" else ("error", "YAML"))
+
+
+@pytest.mark.parametrize("extra", [
+    "quota_gb: " + "1" * 5000, "quota_gb: '" + "1" * 5000 + "'", "quota_gb: 0" + "1" * 5000,
+    "max_accounts: 1:" + "1" * 5000, "quota_gb: 0x" + "1" * 5000, "quota_gb: " + "9" * 5000 + ".5",
+    "rotation: {db_password: " + "1" * 5000 + "}", "aliases: [" + "X" * 60000 + "]",
+    "office: " + "X" * 60000, "state: " + "X" * 60000, "nextcloud_release: " + "X" * 60000,
+    "admin_email: " + "X" * 60000, "slug: " + "É" * 30000,
+])
+def test_huge_values_neither_crash_nor_flood_the_messages(extra):
+    """Python refuses int() of 4,300+ digits; a 60 KB value must not become a 60 KB message."""
+    text = GOOD.replace(extra.split(":")[0] + ":", "# " + extra.split(":")[0] + ":") + extra + "\n"
+    start = time.perf_counter()
+    _, errors = resolve(doc(text))
+    assert time.perf_counter() - start < 0.5
+    assert errors and all(len(str(error)) < 400 for error in errors), errors
+
+
+def test_many_unknown_fields_are_counted_not_all_named():
+    text = GOOD + "".join(f"k{index}: 1\n" for index in range(400))
+    text += "rotation: {" + ", ".join(f"p{index}: 1" for index in range(50)) + "}\n"
+    _, errors = resolve(doc(text))
+    limit = catalogue.MAX_NAMED_UNKNOWN
+    assert len(errors) == 2 * limit + 2
+    assert "has 390 more unknown fields" in str(errors[0]) and errors[0].field == "(file)"
+    assert "has 40 more unknown purposes" in str([e for e in errors if e.field == "rotation"][0])
+
+
+def test_a_key_libyaml_refuses_is_not_read_by_the_fast_reader():
+    text = GOOD + "a" * 2000 + ": 1\n"  # YAML implicit keys: 1,024 characters at most
+    assert catalogue._fast_parse(text) is catalogue._SLOW
+    assert "could not find expected ':'" in doc(text)["error"]
+    assert catalogue._fast_parse(GOOD + "a" * 128 + ": 1\n")["a" * 128] == 1
