@@ -420,8 +420,8 @@ def _to_python(node, budget: _Budget, depth: int = 0, copy: bool = False):
         budget.seen.add(identity)
     budget.values += 1
     if budget.values > MAX_VALUES:
-        raise _Refused(f"holds more than {MAX_VALUES} values once YAML aliases are expanded, the "
-                       "limit of a space file (MAX_VALUES)",
+        raise _Refused(f"holds more than {MAX_VALUES} values (counting what YAML aliases "
+                       "repeat), the limit of a space file (MAX_VALUES)",
                        "a space file holds a dozen fields: remove the repeated content",
                        node.start_mark)
     if depth > MAX_DEPTH:
