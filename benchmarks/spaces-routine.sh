@@ -19,6 +19,7 @@ out=${NUAGERIE_BENCH_OUT:-${XDG_CACHE_HOME:-$HOME/.cache}/nuagerie/bench-routine
 inventory=${NUAGERIE_BENCH_INVENTORY:-inventories/lab/hosts.yml}
 slug=${NUAGERIE_BENCH_SLUG:-bench-routine}
 mkdir -p "$out"
+rm -f "$out"/*.ms   # figures of this run only
 catalogue=$(mktemp -d)
 trap 'rm -rf "$catalogue"' EXIT
 cp inventories/lab/spaces/*.yml "$catalogue"/
