@@ -2,7 +2,7 @@
 
 occ is a small fake (a Python script keeping each space's state in a JSON file) so that the
 module's logic — install once, apps and app values by difference, stamps, partial failure,
-secrets redacted — is tested without Nextcloud; the molecule scenario `lifecycle` runs it
+secrets redacted — is tested without Nextcloud; the molecule scenario `platform` runs it
 against the stand-in release in containers.
 """
 

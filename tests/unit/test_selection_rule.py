@@ -4,7 +4,7 @@ acted on, never what exists.
 Whole-farm artefacts (every ``nuagerie_web_files`` task: config dirs, pools, nginx map, timers;
 the Redis ACL file; PostgreSQL's sizing) must be rendered from ``nuagerie_spaces`` (the whole
 catalogue); per-space modules (databases, buckets, occ steps) must receive the selection. The
-molecule lifecycle scenario proves the outcome (verify-selection.yml); this test makes the
+molecule platform scenario proves the outcome (verify-selection.yml); this test makes the
 mistake fail in seconds, before any host is touched.
 """
 
