@@ -12,6 +12,11 @@ for _path in (os.path.join(ROOT, "plugins"), os.path.join(ROOT, "filter_plugins"
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+# The operator CLI's package (nuagerie_cli/, also installed editable by scripts/bootstrap); last,
+# so that no top-level directory of the repository shadows an installed package.
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
+
 try:
     from hypothesis import settings as _hypothesis_settings
 except ImportError:  # hypothesis is in requirements/dev.txt; only the property tests need it
