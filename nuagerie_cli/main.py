@@ -83,14 +83,14 @@ def print_lock_state(console: Console, path: Path) -> None:
     try:
         info = read_lock(path)
     except LockError as exc:
-        console.print(str(exc), markup=False)
+        console.print(str(exc), markup=False, soft_wrap=True)
         return
     if info is None:
-        console.print(f"lock: free ({path})", markup=False)
+        console.print(f"lock: free ({path})", markup=False, soft_wrap=True)
         return
     alive = holder_alive(info, socket.gethostname())
     state = {True: "held", False: "STALE (holder gone)", None: "held on another controller"}[alive]
-    console.print(f"lock: {state}: {describe(info)} ({path})", markup=False)
+    console.print(f"lock: {state}: {describe(info)} ({path})", markup=False, soft_wrap=True)
 
 
 def status(console: Console, base: Path, env: str) -> int:
