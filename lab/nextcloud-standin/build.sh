@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Build the Nextcloud STAND-IN release (Nuagerie tests, not Nextcloud) as a release archive:
+# Build the Nextcloud STAND-IN release (Nuagerie tests, not Nextcloud) the way upstream ships
+# one: the server archive, WITHOUT the apps upstream does not ship (core/shipped.json), plus one
+# archive per such app, as the app store serves them:
 #   $NUAGERIE_ARTIFACT_DIR/nextcloud-standin/<version>/nextcloud-standin-<version>.tar.bz2
-# with, beside it, .sha256 (sha256sum format, like download.nextcloud.com) and .asc (a
-# detached GPG signature by a throwaway lab key, like upstream's .asc; the public key is
-# nextcloud-standin/signing-key.asc). The archive is deterministic: sorted names, fixed
-# mtime, owner root:root, so the same sources give the same sha256.
-# Then it records `nextcloud-<version>: {path, sha256, version, signature, signing_key}` in
-# $NUAGERIE_ARTIFACT_DIR/lab-artifacts.yml, and also `nextcloud:` for the lab's pinned
-# release (replacing older entries of the same names; other versions stay, for upgrade tests).
+#   $NUAGERIE_ARTIFACT_DIR/nextcloud-standin/<version>/apps/<app>-<app version>.tar.gz
+# The server archive comes with .sha256 (sha256sum format, like download.nextcloud.com) and
+# .asc (a detached GPG signature by a throwaway lab key, like upstream's .asc; the public key is
+# nextcloud-standin/signing-key.asc). Each app archive (from lab/nextcloud-standin/apps/<app>,
+# top-level dir <app>/ like upstream's) gets .sha256 too; its appinfo/info.xml says
+# <nextcloud min-version="MAJOR" max-version="MAJOR"/> for the MAJOR built here, so an app
+# archive of another major is refused by occ app:enable, like upstream. Every archive is
+# deterministic: sorted names, fixed mtime, owner root:root, gzip without name or time stamp.
+# Then it records `nextcloud-<version>: {path, sha256, version, signature, signing_key,
+# standin, apps: [{name, version, src, sha256}]}` in $NUAGERIE_ARTIFACT_DIR/lab-artifacts.yml,
+# and also `nextcloud:` for the lab's pinned release (replacing older entries of the same
+# names; other versions stay, for upgrade tests). `apps` has the shape of the role's
+# nextcloud_releases[].apps, so inventories pass it through as is.
 #
 # Usage: lab/nextcloud-standin/build.sh [version]
 #   version: MAJOR.MINOR.PATCH, default nuagerie_nextcloud_release of the lab inventory.
@@ -40,11 +48,32 @@ find "$stage/nextcloud" -type d -exec chmod 0755 {} +
 find "$stage/nextcloud" -type f -exec chmod 0644 {} +
 chmod 0755 "$stage/nextcloud/occ"
 
-tar -C "$stage" --sort=name --format=gnu --mtime='2000-01-01 00:00:00Z' \
-  --owner=0 --group=0 --numeric-owner -cf - nextcloud | bzip2 -9 >"$stage/$name"
+deterministic_tar() { # <dir> <top-level name>: a tar stream on stdout
+  tar -C "$1" --sort=name --format=gnu --mtime='2000-01-01 00:00:00Z' \
+    --owner=0 --group=0 --numeric-owner -cf - "$2"
+}
+deterministic_tar "$stage" nextcloud | bzip2 -9 >"$stage/$name"
 mv "$stage/$name" "$out/$name"
 (cd "$out" && sha256sum "$name" >"$name.sha256")
 sha=$(cut -d' ' -f1 "$out/$name.sha256")
+
+# One archive per app upstream does not ship, built for this major.
+rm -rf "$out/apps"
+mkdir -p "$out/apps" "$stage/apps"
+app_entries=""
+for src in "$here"/apps/*/; do
+  app=$(basename "$src")
+  app_version=$(sed -n 's:.*<version>\([^<]*\)</version>.*:\1:p' "$src/appinfo/info.xml" | head -n 1)
+  cp -a "$src" "$stage/apps/$app"
+  sed -i "s/@NEXTCLOUD_MAJOR@/$major/g" "$stage/apps/$app/appinfo/info.xml"
+  find "$stage/apps/$app" -type d -exec chmod 0755 {} +
+  find "$stage/apps/$app" -type f -exec chmod 0644 {} +
+  archive=$app-$app_version.tar.gz
+  deterministic_tar "$stage/apps" "$app" | gzip -n -9 >"$out/apps/$archive"
+  (cd "$out/apps" && sha256sum "$archive" >"$archive.sha256")
+  app_entries+=$(printf '      - name: %s\n        version: "%s"\n        src: %s\n        sha256: %s' \
+    "$app" "$app_version" "$out/apps/$archive" "$(cut -d' ' -f1 "$out/apps/$archive.sha256")")$'\n'
+done
 
 signature="" signing_key=""
 if command -v gpg >/dev/null; then
@@ -79,7 +108,7 @@ fi
 for key in "${keys[@]}"; do
   printf '  %s:\n    path: %s\n    sha256: %s\n    version: "%s"\n' "$key" "$out/$name" "$sha" "$version"
   [[ -n $signature ]] && printf '    signature: %s\n    signing_key: %s\n' "$signature" "$signing_key"
-  printf '    standin: true\n'
+  printf '    standin: true\n    apps:\n%s' "$app_entries"
 done >>"$tmp"
 mv "$tmp" "$manifest"
-echo "artifacts: nextcloud stand-in $version sha256 $sha"
+echo "artifacts: nextcloud stand-in $version sha256 $sha, $(find "$out/apps" -name '*.tar.gz' | wc -l) app archives"

@@ -183,13 +183,38 @@ def test_maintenance_mode_messages_and_exit_codes(tmp_path):
 def test_upgrade_exit_codes_without_database(tmp_path):
     installed(tmp_path)
     result = occ(tmp_path, "upgrade")
-    assert (result.returncode, result.stdout) == (0, "Nextcloud is already latest version\n")
+    # core/Command/Upgrade.php since server#49914 (was "Nextcloud is already latest version")
+    assert (result.returncode, result.stdout) == (0, "No upgrade required.\n")
     occ(tmp_path, "maintenance:mode", "--on")
     assert occ(tmp_path, "upgrade").returncode == 2          # ERROR_MAINTENANCE_MODE
+
+
+def test_upgrade_turns_maintenance_on_first_and_keeps_it_on_when_a_check_fails(tmp_path):
+    # lib/private/Updater.php upgrade(): maintenance on, then doUpgrade()'s isUpgradePossible()
     installed(tmp_path, version="31.0.9.0")                  # two majors back
     result = occ(tmp_path, "upgrade")
     assert result.returncode == 5                            # ERROR_FAILURE
-    assert "Updates between multiple major versions and downgrades are unsupported." in result.stdout
+    assert result.stdout.splitlines() == [
+        "Setting log level to debug",
+        "Turned on maintenance mode",
+        "Exception: Updates between multiple major versions and downgrades are unsupported.",
+        "Update failed",
+        "Maintenance mode is kept active",
+        "Resetting log level",
+    ]
+    assert occ(tmp_path, "maintenance:mode", "--check-if-disabled").returncode == 1
+    assert json.loads(occ(tmp_path, "status", "--output=json").stdout)["maintenance"] is True
+    # already in maintenance before: kept on, never turned on
+    assert "Turned on maintenance mode" not in occ(tmp_path, "upgrade").stdout
+
+
+def test_upgrade_refuses_an_older_code_tree_before_any_change(tmp_path):
+    # OC_Util::needUpgrade() throws for a downgrade: occ stops before the command runs
+    installed(tmp_path, version="34.0.1.0")
+    result = occ(tmp_path, "upgrade")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Downgrading is not supported" in result.stderr
+    assert occ(tmp_path, "config:system:get", "maintenance").returncode == 1
 
 
 # ------------------------------------------------------------------ occ: parsing
@@ -418,6 +443,25 @@ def test_build_is_deterministic_and_registers_the_artifact(tmp_path):
                                  capture_output=True, text=True, check=True).stdout
     assert "$OC_Version = [32, 0, 5, 0];" in version_php
     assert "$OC_VersionString = '32.0.5-standin';" in version_php
+    # the apps upstream does not ship are not in the server archive, but beside it, one archive
+    # each (top dir = app id), built for this major, in the role's nextcloud_releases[].apps shape
+    assert not any(n.startswith(("nextcloud/apps/calendar/", "nextcloud/apps/richdocuments/")) for n in names)
+    assert "nextcloud/core/shipped.json" in names
+    apps = {a["name"]: a for a in entry["apps"]}
+    assert sorted(apps) == sorted(p.name for p in (STANDIN / "apps").iterdir())
+    assert all(set(a) == {"name", "version", "src", "sha256"} for a in apps.values())
+    calendar = Path(apps["calendar"]["src"])
+    assert calendar.name == f"calendar-{apps['calendar']['version']}.tar.gz"
+    assert (Path(str(calendar) + ".sha256").read_text().split()[0] == apps["calendar"]["sha256"])
+    listing = subprocess.run(["tar", "-tzvf", str(calendar)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    assert {line.split()[-1].split("/")[0] for line in listing} == {"calendar"}
+    assert all(" 0/0 " in line for line in listing)
+    info = subprocess.run(["tar", "-xOzf", str(calendar), "calendar/appinfo/info.xml"],
+                          capture_output=True, text=True, check=True).stdout
+    assert '<nextcloud min-version="32" max-version="32"/>' in info
+    pinned = yaml.safe_load((artifacts / "lab-artifacts.yml").read_text())["nuagerie_lab_artifacts"]
+    assert [a["sha256"] for a in pinned["nextcloud-32.0.5"]["apps"]] == [a["sha256"] for a in entry["apps"]]
 
 
 def test_config_import_system_values(tmp_path):

@@ -238,3 +238,89 @@ def test_onlyoffice_documentserver_check(office_server):
                  system={"overwrite.cli.url": "https://cloud.example"})
     assert got["out"] == ["<error>Error connection: Mixed Active Content is not allowed. "
                           "HTTPS address for ONLYOFFICE Docs is required.</error>"]
+
+
+# ------------------------------------------------------------------ apps: roots, compatibility, enable
+
+def apps_php(code: str) -> object:
+    """Run PHP with the stand-in's classes loadable; the code echoes JSON."""
+    prelude = ("spl_autoload_register(function ($c) { $f = '%s/lib/private/Standin/' . substr($c, 8) . '.php';"
+               " if (is_file($f)) require_once $f; }); require_once '%s/lib/private/Standin/Config.php';" % (TREE, TREE))
+    out = subprocess.run([PHP, "-r", prelude + code], capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+def stub_app(root: Path, app_id: str, version: str = "1.0.0", low: str | None = "33", high: str | None = "33",
+             name: str | None = None) -> None:
+    (root / app_id / "appinfo").mkdir(parents=True)
+    dep = "" if low is None else f'<dependencies><nextcloud min-version="{low}" max-version="{high}"/></dependencies>'
+    (root / app_id / "appinfo" / "info.xml").write_text(
+        f"<?xml version=\"1.0\"?><info><id>{app_id}</id><name>{name or app_id.title()}</name>"
+        f"<version>{version}</version>{dep}</info>")
+
+
+@pytest.mark.parametrize("server, low, high, ok", [
+    ("33.0.8", "33", "33", True), ("33.0.8", "32", "34", True), ("33.0.8", "34", "35", False),
+    ("33.0.8", "31", "32", False), ("33.0.8", "33.0.9", "33", False), ("33.0.8", "", "", True),
+])
+def test_app_compatibility_compares_on_the_bounds_parts(server, low, high, ok):
+    # OC_App::isAppCompatible with adjustVersionParts: min=max="33" accepts every 33.x
+    got = apps_php(f"echo json_encode(\\Standin\\Apps::isCompatible('{server}', ['min' => '{low}', 'max' => '{high}']));")
+    assert got is ok
+
+
+def test_enable_an_app_in_no_apps_root_fails_like_upstream_with_the_store_off(tmp_path):
+    ro, rw = tmp_path / "apps", tmp_path / "custom"
+    ro.mkdir(); rw.mkdir()
+    read_only = [{"path": str(ro), "url": "/apps", "writable": False}]
+    code = "echo json_encode(\\Standin\\Apps::enableError('calendar', null, json_decode('%s', true), '33.0.8', false));"
+    # every root read-only (the farm): Installer::downloadApp() has nowhere to put it
+    assert apps_php(code % json.dumps(read_only)) == "No application directories are marked as writable."
+    writable = read_only + [{"path": str(rw), "url": "/custom", "writable": True}]
+    assert apps_php(code % json.dumps(writable)) == "Could not download app calendar, it was not found on the appstore"
+
+
+def test_enable_refuses_an_app_whose_info_xml_excludes_the_server(tmp_path):
+    root = tmp_path / "apps-pinned"
+    stub_app(root, "deck", low="34", high="35", name="Deck")
+    stub_app(root, "forms", low="33", high="33")
+    code = ("$apps = \\Standin\\Apps::all([['path' => '%s', 'url' => '/p', 'writable' => false]]);"
+            " echo json_encode([\\Standin\\Apps::enableError('deck', $apps['deck'], [], '33.0.8', false),"
+            " \\Standin\\Apps::enableError('forms', $apps['forms'], [], '33.0.8', false),"
+            " \\Standin\\Apps::enableError('deck', $apps['deck'], [], '35.0.1', false)]);") % root
+    assert apps_php(code) == [
+        'App "Deck" cannot be installed because it is not compatible with this version of the server.', None, None]
+
+
+def test_apps_roots_come_from_apps_paths_and_must_exist(tmp_path):
+    (tmp_path / "apps").mkdir()
+    installed(tmp_path, apps_paths=[{"path": str(tmp_path / "apps"), "url": "/apps", "writable": False},
+                                    {"path": str(tmp_path / "missing"), "url": "/x", "writable": False}])
+    result = occ(tmp_path, "status")
+    assert result.returncode == 1
+    assert f'App directory "{tmp_path / "missing"}" not found!' in result.stderr
+
+
+def test_highest_version_wins_across_roots_and_shipped_json_is_read(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    stub_app(one, "text", version="5.0.0")
+    stub_app(two, "text", version="6.1.0")
+    code = ("$apps = \\Standin\\Apps::all([['path' => '%s'], ['path' => '%s']]);"
+            " $s = \\Standin\\Apps::shipped('%s'); echo json_encode([$apps['text']['version'],"
+            " in_array('calendar', $s['shippedApps']), in_array('text', $s['shippedApps']), in_array('files', $s['alwaysEnabled'])]);"
+            ) % (one, two, TREE)
+    assert apps_php(code) == ["6.1.0", False, True, True]
+
+
+def test_upgrade_requirements_disable_incompatible_non_shipped_apps_and_stop_on_shipped_ones(tmp_path):
+    root = tmp_path / "apps"
+    stub_app(root, "calendar", low="32", high="32")
+    stub_app(root, "deck")
+    stub_app(root, "text", low="32", high="32")
+    code = ("$apps = \\Standin\\Apps::all([['path' => '%s']]);"
+            " echo json_encode([\\Standin\\Apps::requirements(%s, $apps, ['text'], '33.0.8')]);")
+    # Updater::checkAppsRequirements: missing or incompatible and not shipped -> disabled
+    got = apps_php(code % (root, "['calendar', 'deck', 'spreed']"))[0]
+    assert got == {"disable": ["calendar", "spreed"], "error": None}
+    got = apps_php(code % (root, "['calendar', 'text']"))[0]
+    assert got["error"] == 'The files of the app "text" were not correctly replaced before running the update'

@@ -88,9 +88,9 @@ final class Console {
 			return $core;
 		}
 		$classes = [];
-		$shipped = Server::shippedApps();
+		$apps = Server::apps();
 		foreach (array_keys($this->enabledApps()) as $id) {
-			foreach ($shipped[$id]['commands'] ?? [] as $class) {
+			foreach ($apps[$id]['commands'] ?? [] as $class) {
 				$classes[ltrim($class, '\\')] = true;
 			}
 		}
@@ -125,6 +125,8 @@ final class Console {
 		}
 		try {
 			Server::checkCaches();
+			// Upstream lib/base.php initPaths(): every apps_paths entry must be a directory.
+			Server::appsRoots();
 			$this->stateNotice($name ?? 'list');
 			// Upstream Application::loadCommands(): every command but `check` stops here when
 			// OC_Util::checkServer() finds errors (e.g. no .ncdata in the data directory).
@@ -504,8 +506,11 @@ final class Console {
 		$conn->setAppValue('core', 'lastupdatedat', $now);
 		$conn->setAppValue('core', 'vendor', 'nextcloud-standin');
 		$conn->setAppValue('core', 'backgroundjobs_mode', 'ajax');
-		foreach (Server::shippedApps() as $id => $app) {
-			if ($app['always'] || $app['default']) {
+		// Upstream Installer::installShippedApps(): the default- and always-enabled apps of
+		// core/shipped.json that are in an apps root.
+		$shipped = Server::shipped();
+		foreach (Server::apps() as $id => $app) {
+			if (in_array($id, $shipped['alwaysEnabled'], true) || in_array($id, $shipped['defaultEnabled'], true)) {
 				$conn->setAppValue($id, 'enabled', 'yes');
 				$conn->setAppValue($id, 'installed_version', $app['version']);
 			}
@@ -547,53 +552,98 @@ final class Console {
 		return 0;
 	}
 
+	/**
+	 * Upstream core/Command/Upgrade.php + lib/private/Updater.php upgrade(): maintenance mode is
+	 * turned on FIRST, then the checks run; on any failure it stays on ("Maintenance mode is
+	 * kept active", exit 5). doUpgrade(): isUpgradePossible() ($OC_VersionCanBeUpgradedFrom of
+	 * version.php: previous or same major; never older), schema, checkAppsRequirements()
+	 * (incompatible non-shipped apps disabled, a shipped one aborts), app upgrades, new shipped
+	 * apps, `version` written last. Nothing to do: "No upgrade required." (exit 0; exit 2 in
+	 * maintenance mode). A code tree older than the installed version never gets here: every
+	 * occ command refuses it (Server::needUpgrade()).
+	 */
 	private function cmdUpgrade(): int {
-		if (Server::needUpgrade()) {
-			$from = (string)Server::$config->get('version');
-			if (!Server::upgradePossible($from)) {
-				$this->line('<error>Updates between multiple major versions and downgrades are unsupported.</error>');
-				$this->line('<error>Update failed</error>');
-				return 5;
+		if (!Server::needUpgrade()) {
+			if (Server::maintenance()) {
+				$this->line('<comment>Nextcloud is in maintenance mode</comment>');
+				$this->line('<comment>Maybe an upgrade is already in process. Please check the logfile (data/nextcloud.log). If you want to re-run the upgrade procedure, remove the "maintenance mode" from config.php and call this script again.</comment>');
+				return 2;
 			}
-			$kept = Server::maintenance();
-			if ($kept) {
-				$this->line('<info>Maintenance mode is kept active</info>');
-			} else {
-				Server::$config->set('maintenance', true);
-				$this->line('<info>Turned on maintenance mode</info>');
-			}
-			$dataDir = (string)Server::$config->get('datadirectory', '');
-			if ($dataDir !== '' && is_dir($dataDir)) {
-				// Upstream Updater::doUpgrade() writes .ncdata; repair step "Remove legacy \".ocdata\" file".
-				Server::writeDataDirMarker($dataDir);
-				@unlink($dataDir . '/.ocdata');
-			}
-			$this->line('<info>Updating database schema</info>');
-			$db = Server::db();
-			$db->createSchema();
-			$this->line('<info>Updated database</info>');
-			foreach (Server::shippedApps() as $id => $app) {
-				if ($db->getAppValue($id, 'enabled') !== null && $db->getAppValue($id, 'enabled') !== 'no') {
-					$db->setAppValue($id, 'installed_version', $app['version']);
-				}
-			}
-			$db->setAppValue('core', 'lastupdatedat', (string)time());
-			Server::$config->set('version', Server::versionDotted());
-			if (!$kept) {
-				Server::$config->set('maintenance', false);
-				$this->line('<info>Turned off maintenance mode</info>');
-			}
-			Server::log()->warning("stand-in upgraded from $from to " . Server::versionDotted());
-			$this->line('<info>Update successful</info>');
+			$this->line('<info>No upgrade required.</info>');
 			return 0;
 		}
-		if (Server::maintenance()) {
-			$this->line('<comment>Nextcloud is in maintenance mode</comment>');
-			$this->line('<comment>Maybe an upgrade is already in process. Please check the logfile (data/nextcloud.log). If you want to re-run the upgrade procedure, remove the "maintenance mode" from config.php and call this script again.</comment>');
-			return 2;
+		$from = (string)Server::$config->get('version', '0.0.0');
+		$to = Server::versionDotted();
+		$this->line('<info>Setting log level to debug</info>');
+		$wasMaintenance = Server::maintenance();
+		if (!$wasMaintenance) {
+			Server::$config->set('maintenance', true);
+			$this->line('<info>Turned on maintenance mode</info>');
 		}
-		$this->line('<info>Nextcloud is already latest version</info>');
-		return 0;
+		$success = true;
+		try {
+			$this->doUpgrade($from, $to);
+		} catch (\Throwable $e) {
+			// Updater's 'failure' event: "<message>: <hint>" for a hint, else "<class>: <message>".
+			$this->line('<error>' . ($e instanceof HintException ? $e->getMessage() . ': ' . $e->hint
+				: get_class($e) . ': ' . $e->getMessage()) . '</error>');
+			Server::log()->error('stand-in upgrade from ' . $from . ' to ' . $to . ' failed: ' . $e->getMessage());
+			$success = false;
+		}
+		$this->line($success ? '<info>Update successful</info>' : '<error>Update failed</error>');
+		if (!$wasMaintenance && $success) {
+			Server::$config->set('maintenance', false);
+			$this->line('<info>Turned off maintenance mode</info>');
+		} else {
+			$this->line('<info>Maintenance mode is kept active</info>');
+		}
+		$this->line('<info>Resetting log level</info>');
+		return $success ? 0 : 5;
+	}
+
+	private function doUpgrade(string $from, string $to): void {
+		if (!Server::upgradePossible($from)) {
+			throw new \Exception('Updates between multiple major versions and downgrades are unsupported.');
+		}
+		$dataDir = (string)Server::$config->get('datadirectory', '');
+		if ($dataDir !== '' && is_dir($dataDir)) {
+			// Upstream Updater::doUpgrade() writes .ncdata; repair step "Remove legacy \".ocdata\" file".
+			Server::writeDataDirMarker($dataDir);
+			@unlink($dataDir . '/.ocdata');
+		}
+		$this->line('<info>Updating database schema</info>');
+		$db = Server::db();
+		$db->createSchema();
+		$this->line('<info>Updated database</info>');
+		$apps = Server::apps();
+		$shipped = Server::shipped();
+		$check = Apps::requirements(array_keys($this->enabledApps()), $apps, $shipped['shippedApps'], $to);
+		foreach ($check['disable'] as $id) {
+			$db->setAppValue($id, 'enabled', 'no');
+			$this->line('<comment>Disabled incompatible app: ' . $id . '</comment>');
+		}
+		if ($check['error'] !== null) {
+			throw new \UnexpectedValueException($check['error']);
+		}
+		foreach ($this->enabledApps() as $id => $installed) {
+			if (isset($apps[$id]) && $installed !== $apps[$id]['version']) {
+				$this->line('<info>Updating <' . $id . '> ...</info>');
+				$db->setAppValue($id, 'installed_version', $apps[$id]['version']);
+				$this->line('<info>Updated <' . $id . '> to ' . $apps[$id]['version'] . '</info>');
+			}
+		}
+		// Installer::installShippedApps(true): default-enabled shipped apps never installed before.
+		foreach ($apps as $id => $app) {
+			if ((in_array($id, $shipped['alwaysEnabled'], true) || in_array($id, $shipped['defaultEnabled'], true))
+				&& $db->getAppValue($id, 'installed_version') === null && $db->getAppValue($id, 'enabled') !== 'no') {
+				$db->setAppValue($id, 'enabled', 'yes');
+				$db->setAppValue($id, 'installed_version', $app['version']);
+			}
+		}
+		$db->setAppValue('core', 'lastupdatedat', '0');
+		// Only set the final version if everything went well.
+		Server::$config->set('version', $to);
+		Server::log()->warning("stand-in upgraded from $from to $to");
 	}
 
 	private const SENSITIVE = ['instanceid', 'datadirectory', 'dbname', 'dbhost', 'dbpassword', 'dbuser', 'passwordsalt', 'secret',
@@ -883,9 +933,11 @@ final class Console {
 		if ($showDisabled) {
 			$apps['disabled'] = [];
 		}
-		foreach (Server::shippedApps() as $id => $app) {
-			if ($o['shipped'] === 'false') {
-				continue; // every app of the stand-in is shipped in the release
+		$shippedApps = Server::shipped()['shippedApps'];
+		foreach (Server::apps() as $id => $app) {
+			// --shipped=true|false: only the apps of core/shipped.json, or only the others.
+			if ($o['shipped'] !== null && in_array($id, $shippedApps, true) !== ($o['shipped'] === 'true')) {
+				continue;
 			}
 			if (isset($enabled[$id])) {
 				if ($showEnabled) {
@@ -910,32 +962,40 @@ final class Console {
 		return 0;
 	}
 
+	/**
+	 * Upstream core/Command/App/Enable.php: "already enabled" (no groups) → else an app in no
+	 * apps root is downloaded from the app store first (Installer::downloadApp: a writable root,
+	 * then the store, which is off on the farm) → Installer::installApp: info.xml id, then the
+	 * <nextcloud min-version max-version> range (--force ignores max-version). Each refusal is
+	 * the exception message on stdout; the command goes on with the next app and exits 1.
+	 */
 	private function cmdAppEnable(array $a, array $o): int {
-		$shipped = Server::shippedApps();
+		$apps = Server::apps();
 		$enabled = $this->enabledApps();
 		$groups = array_values(array_filter((array)$o['groups']));
 		$code = 0;
 		$db = Server::db();
 		foreach ($a['app-id'] as $id) {
-			if (!isset($shipped[$id])) {
-				// appstoreenabled is false on the farm: nothing is downloaded.
-				$this->line($id . ' not found');
-				$code = 1;
-				continue;
-			}
 			if (isset($enabled[$id]) && !$groups) {
 				$this->line($id . ' already enabled');
 				continue;
 			}
+			$error = Apps::enableError($id, $apps[$id] ?? null, Server::appsRoots(), Server::versionDotted(), (bool)$o['force']);
+			if ($error !== null) {
+				$this->line($error);
+				$code = 1;
+				continue;
+			}
 			$db->setAppValue($id, 'enabled', $groups ? json_encode($groups) : 'yes');
-			$db->setAppValue($id, 'installed_version', $shipped[$id]['version']);
-			$this->line($id . ' ' . $shipped[$id]['version'] . ' enabled' . ($groups ? ' for groups: ' . implode(', ', $groups) : ''));
+			$db->setAppValue($id, 'installed_version', $apps[$id]['version']);
+			$this->line($id . ' ' . $apps[$id]['version'] . ' enabled' . ($groups ? ' for groups: ' . implode(', ', $groups) : ''));
 		}
 		return $code;
 	}
 
 	private function cmdAppDisable(array $a, array $o): int {
-		$shipped = Server::shippedApps();
+		$apps = Server::apps();
+		$always = Server::shipped()['alwaysEnabled'];
 		$enabled = $this->enabledApps();
 		$code = 0;
 		foreach ($a['app-id'] as $id) {
@@ -943,13 +1003,13 @@ final class Console {
 				$this->line('No such app enabled: ' . $id);
 				continue;
 			}
-			if ($shipped[$id]['always'] ?? false) {
+			if (in_array($id, $always, true)) {
 				$this->line($id . " can't be disabled.");
 				$code = 2;
 				continue;
 			}
 			Server::db()->setAppValue($id, 'enabled', 'no');
-			$this->line($id . ' ' . ($shipped[$id]['version'] ?? '') . ' disabled');
+			$this->line($id . ' ' . ($apps[$id]['version'] ?? '') . ' disabled');
 		}
 		return $code;
 	}

@@ -33,6 +33,7 @@ final class Server {
 	public static function reload(): void {
 		self::$config = new Config(self::$configDir);
 		self::$db = null;
+		self::$appsRoots = null;
 	}
 
 	public static function versionDotted(): string {
@@ -186,21 +187,21 @@ final class Server {
 		return new Locking(self::$config);
 	}
 
-	/** Apps shipped in the release: apps/<id>/appinfo/info.xml → [id => version]. */
-	public static function shippedApps(): array {
-		$apps = [];
-		foreach (glob(self::$root . '/apps/*/appinfo/info.xml') ?: [] as $file) {
-			$xml = (string)file_get_contents($file);
-			$id = preg_match('#<id>\s*([^<]+?)\s*</id>#', $xml, $m) ? $m[1] : basename(dirname($file, 2));
-			$apps[$id] = [
-				'version' => preg_match('#<version>\s*([^<]+?)\s*</version>#', $xml, $m) ? $m[1] : '0.0.0',
-				'always' => (bool)preg_match('#<nuagerie-standin-always-enabled\s*/>#', $xml),
-				'default' => (bool)preg_match('#<nuagerie-standin-default-enabled\s*/>#', $xml),
-				// Upstream registers the classes of <commands><command> for enabled apps only.
-				'commands' => preg_match_all('#<command>\s*([^<]+?)\s*</command>#', $xml, $m) ? $m[1] : [],
-			];
-		}
-		ksort($apps);
-		return $apps;
+	/** @var ?array the apps roots of this config (Apps::roots) */
+	private static ?array $appsRoots = null;
+
+	/** The apps roots (`apps_paths`, else <server root>/apps); a missing one is an error. */
+	public static function appsRoots(): array {
+		return self::$appsRoots ??= Apps::roots(self::$config, self::$root);
+	}
+
+	/** Every app of the apps roots: id => info.xml fields + path (Apps::all). */
+	public static function apps(): array {
+		return Apps::all(self::appsRoots());
+	}
+
+	/** core/shipped.json of this release: {shippedApps, alwaysEnabled, defaultEnabled}. */
+	public static function shipped(): array {
+		return Apps::shipped(self::$root);
 	}
 }
