@@ -105,6 +105,10 @@ SETTINGS_KEYS = {
 
 _STATES_SERVED = ("active",)
 
+#: Directory of a release's code tree holding the apps the release pins (the apps upstream
+#: does not ship), read-only; also its URL path (nginx serves it like ``/apps``).
+PINNED_APPS_DIR = "apps-pinned"
+
 #: Content upstream's installer and updater write into ``<datadirectory>/.ncdata`` (Setup.php,
 #: Updater.php), byte for byte: the installer rewrites it, so any difference would flap.
 NCDATA = "# Nextcloud data directory\n# Do not change this file"
@@ -265,7 +269,8 @@ def space_config(space: Mapping, settings: Mapping, master_key: str) -> dict:
             "secret": secrets["s3_secret_key"],
             "use_ssl": bool(s3.get("use_ssl", True)),
             "use_path_style": True,
-            "autocreate": False,
+            # The bucket exists before install (role minio): never created by Nextcloud. No
+            # `autocreate`: that is a Swift option (ObjectStore/Swift.php), S3 ignores it.
             "verify_bucket_exists": False,
         },
     }
@@ -289,7 +294,27 @@ def space_config(space: Mapping, settings: Mapping, master_key: str) -> dict:
     # beyond user-limit enabled accounts fails (web UI, provisioning API and occ alike).
     config["one-click-instance"] = True
     config["one-click-instance.user-limit"] = int(space["max_accounts"])
+    config["apps_paths"] = apps_paths(paths["release"])
     return dict(check_config_keys(config, f"space {space['slug']}"))
+
+
+def apps_paths(release: str) -> list:
+    """The ``apps_paths`` of a space on a release: the server's ``apps/`` and the release's
+    pinned apps (``PINNED_APPS_DIR``), both read-only, so ``occ app:enable`` never reaches the
+    app store (``Installer::downloadApp`` needs a writable root).
+
+    Real paths of the release tree, not the space's ``release`` link: Nextcloud's code
+    integrity check skips the apps roots by comparing them with paths under its server root,
+    which PHP resolves (``__DIR__``). The space's config file changes with its release link,
+    in the same task (``nuagerie_web_files``).
+
+    :param release: absolute path of the release's code tree (``<releases_dir>/<version>``).
+    :returns: ``[{path, url, writable}, …]`` in lookup order.
+    """
+    return [
+        {"path": f"{release}/apps", "url": "/apps", "writable": False},
+        {"path": f"{release}/{PINNED_APPS_DIR}", "url": f"/{PINNED_APPS_DIR}", "writable": False},
+    ]
 
 
 def _php_file(config: Mapping, header: str) -> str:

@@ -88,7 +88,7 @@ def repository_uses():
     return commands, system_keys, app_keys
 
 
-APP_IDS = frozenset(CONTRACT["apps"]) | {"core"}
+APP_IDS = frozenset(CONTRACT["apps"]["shipped"]) | frozenset(CONTRACT["apps"]["pinned"]) | {"core"}
 
 
 def _str(node) -> str | None:
@@ -215,14 +215,23 @@ def test_contract_entries_name_their_upstream_source():
         assert entry.get("checked") in ("source", "recalled"), key
     for name, entry in CONTRACT["occ"].items():
         if "app" in entry:
-            assert entry["app"] in CONTRACT["apps"] and name.startswith(entry["app"] + ":"), name
+            assert entry["app"] in APP_IDS and name.startswith(entry["app"] + ":"), name
     owned = CONTRACT["config"]["owned_by_nextcloud"]
     assert not set(CONTRACT["config"]["system"]) & (set(owned["identity"]) | set(owned["state"]))
 
 
 def test_the_apps_of_the_contract_are_in_the_standin_release():
-    shipped = sorted(p.name for p in (ROOT / "lab/nextcloud-standin/nextcloud/apps").iterdir())
-    assert shipped == sorted(CONTRACT["apps"])
+    standin = ROOT / "lab/nextcloud-standin"
+    shipped = sorted(p.name for p in (standin / "nextcloud/apps").iterdir())
+    assert shipped == sorted(CONTRACT["apps"]["shipped"])
+    # the apps upstream does not ship are separate archives, never in the server tree
+    assert sorted(p.name for p in (standin / "apps").iterdir()) == sorted(CONTRACT["apps"]["pinned"])
+    listed = json.loads((standin / "nextcloud/core/shipped.json").read_text())["shippedApps"]
+    assert set(CONTRACT["apps"]["shipped"]) <= set(listed)
+    assert not set(CONTRACT["apps"]["pinned"]) & set(listed)
+    # the role's view of the shipped apps is the same upstream list
+    defaults = yaml.safe_load((ROOT / "roles/nextcloud/defaults/main.yml").read_text())
+    assert sorted(defaults["nextcloud_shipped_apps"]) == sorted(listed)
 
 
 # ------------------------------------------------------------------ (b) the stand-in
@@ -259,7 +268,7 @@ def fixture_standin_commands(tmp_path):
     for name, (when, cls, options) in json.loads(out.stdout).items():
         if when == "app":
             app = name.split(":")[0]
-            info = (ROOT / f"lab/nextcloud-standin/nextcloud/apps/{app}/appinfo/info.xml").read_text()
+            info = (ROOT / f"lab/nextcloud-standin/apps/{app}/appinfo/info.xml").read_text()
             assert f"<command>{cls}</command>" in info, f"{app}/appinfo/info.xml does not register {cls}"
             listed[name] = set(options)
     return listed
