@@ -107,7 +107,8 @@ def release_chain(current: str, target: str, available: Iterable[str]) -> tuple[
 
 def upgrade_plan(spaces: Iterable[Mapping], live: Mapping[str, str], available: Iterable[str],
                  canary: object = 1, wave_size: int = 10,
-                 blocked: Mapping[str, str] | None = None) -> dict:
+                 blocked: Mapping[str, str] | None = None,
+                 in_flight: Mapping[str, Mapping] | None = None) -> dict:
     """The waves that move every active space from the release it runs to its target.
 
     :param spaces: the space records acted on (``nuagerie_spaces_selected``).
@@ -117,6 +118,9 @@ def upgrade_plan(spaces: Iterable[Mapping], live: Mapping[str, str], available: 
         their slugs.
     :param wave_size: spaces per later wave.
     :param blocked: ``{slug: why}`` found by the pre-flight (apps, PHP, disk): they stay put.
+    :param in_flight: upgrade records ``{slug: record}`` read on the occ host: a space whose
+        record is in flight first finishes (or rolls back) its recorded step, whatever its
+        target is now, so no run leaves it in maintenance.
     :returns: ``{spaces: {slug: {from, to, chain, status, why}}, waves: [{step, name,
         spaces: [{slug, from, to}]}], counts}``; status is ``upgrade``, ``current`` (at target),
         ``blocked``, ``not-installed`` or ``inactive``.
@@ -137,12 +141,16 @@ def upgrade_plan(spaces: Iterable[Mapping], live: Mapping[str, str], available: 
             row.update(status="not-installed", why="runs no release yet (spaces.yml installs it at its target)")
             continue
         chain, problem = release_chain(live[slug], target, available)
+        record = (in_flight or {}).get(slug) or {}
+        if record.get("phase") in _IN_FLIGHT and record.get("to") and (not chain or chain[0] != record["to"]):
+            rest, _ = release_chain(str(record["to"]), target, available)
+            chain, problem = [str(record["to"]), *rest], None
         row["chain"] = chain
         if problem:
             row.update(status="blocked", why=problem)
         elif not chain:
             row["status"] = "current"
-        elif slug in blocked:
+        elif slug in blocked and not record.get("phase") in _IN_FLIGHT:
             row.update(status="blocked", why=blocked[slug])
         else:
             row["status"] = "upgrade"

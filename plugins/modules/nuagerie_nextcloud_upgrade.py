@@ -31,7 +31,7 @@ description:
   - Each space's phase is recorded in C(state_dir)/upgrade/<slug>.json (root only) before and
     after each step, so a run killed at any point is finished by the next one - a space C(done)
     for a target is never upgraded twice, one left C(prepared) or C(failed) is taken up again.
-  - A space failing does not stop the others; C(failed) lists them with the step and reason.
+  - A space failing does not stop the others; C(failed_spaces) lists them with the step and reason.
 options:
   phase:
     description: What to do.
@@ -127,8 +127,9 @@ done:
   type: list
   elements: str
   returned: always
-failed:
-  description: Slug -> "<step> - <reason>" of the spaces the phase failed for.
+failed_spaces:
+  description: Slug -> "<step> - <reason>" of the spaces the phase failed for (the module itself
+    succeeds, so the play can roll them back).
   type: dict
   returned: always
 blocked:
@@ -476,7 +477,7 @@ class Upgrade:
     def rollback(self, space: dict, record: dict | None) -> tuple:
         slug = space["slug"]
         if not record or record.get("to") != space["to"] or record["phase"] in FINAL + ("restored",):
-            return "done", "nothing to restore"
+            return "skipped", "nothing to restore"
         if self.module.check_mode:
             return "done", "would restore"
         if record.get("upgrade_started") and record.get("dump"):
@@ -499,7 +500,7 @@ class Upgrade:
     def reopen(self, space: dict, record: dict | None) -> tuple:
         slug = space["slug"]
         if not record or record.get("to") != space["to"] or record["phase"] != "restored":
-            return "done", "nothing to reopen"
+            return "skipped", "nothing to reopen"
         if self.module.check_mode:
             return "done", "would reopen"
         link = self.link(slug)
@@ -539,7 +540,9 @@ def main() -> None:
         argument_spec={
             "phase": {"type": "str", "required": True,
                       "choices": ["preflight", "prepare", "upgrade", "rollback", "reopen", "report"]},
-            "spaces": {"type": "list", "elements": "dict", "required": True, "no_log": True},
+            # Holds secrets: the tasks set no_log, and every message is redacted (redact()). Not
+            # no_log here: Ansible would then mask any returned value equal to one of its numbers.
+            "spaces": {"type": "list", "elements": "dict", "required": True},
             "chains": {"type": "dict", "default": {}},
             "occ": {"type": "path", "required": True},
             "spaces_root": {"type": "path", "required": True},
@@ -560,7 +563,7 @@ def main() -> None:
     upgrade = Upgrade(module)
     phase = module.params["phase"]
     spaces = module.params["spaces"]
-    result = {"changed": False, "done": [], "failed": {}, "blocked": {}, "records": {}, "free_mb": 0}
+    result = {"changed": False, "done": [], "failed_spaces": {}, "blocked": {}, "records": {}, "free_mb": 0}
     if phase != "report":
         os.makedirs(upgrade.records_dir, 0o700, exist_ok=True)
         # One phase at a time on this host: a re-run after a killed controller waits for a
@@ -570,7 +573,7 @@ def main() -> None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, module.params["parallelism"])) as pool:
             for slug, outcome, note in pool.map(lambda s: upgrade.one(phase, s), spaces):
                 if outcome == "failed":
-                    result["failed"][slug] = note
+                    result["failed_spaces"][slug] = note
                 elif outcome == "blocked":
                     result["blocked"][slug] = note
                 elif outcome == "done":

@@ -99,3 +99,12 @@ def test_upgrade_wave_merges_from_and_to():
         {"slug": "a", "install": {}, "from": "32.0.6", "to": "33.0.8", "step": 2}]
     with pytest.raises(AnsibleFilterError):
         up.upgrade_wave([], wave)
+
+
+def test_a_space_in_flight_finishes_its_recorded_step_even_when_its_target_moved_back():
+    records = {"a": {"from": "31.0.12", "to": "32.0.6", "phase": "prepared"}}
+    live = up.upgrade_resume_live({"a": "32.0.6"}, records)
+    plan = up.upgrade_plan([space("a", "31.0.12")], live, RELEASES, canary=0, blocked={"a": "app x"},
+                           in_flight=records)
+    assert plan["spaces"]["a"]["status"] == "upgrade"
+    assert plan["waves"][0]["spaces"] == [{"slug": "a", "from": "31.0.12", "to": "32.0.6"}]
