@@ -61,6 +61,10 @@ done <"$here/artifacts.tsv"
 
 # The Nextcloud stand-in release (tests only; the real archive cannot be downloaded here):
 # built from lab/nextcloud-standin/, it adds its own entries to the manifest.
+# The lab's release, then the two majors before it for the upgrade tests (31 -> 32 -> 33).
 if selected nextcloud; then
   NUAGERIE_ARTIFACT_DIR=$dir "$here/nextcloud-standin/build.sh"
+  for version in ${NUAGERIE_STANDIN_UPGRADE_FROM:-31.0.12 32.0.6}; do
+    NUAGERIE_ARTIFACT_DIR=$dir "$here/nextcloud-standin/build.sh" "$version"
+  done
 fi

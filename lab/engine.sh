@@ -3,6 +3,19 @@
 # docker.io and start dockerd (under systemd when it is PID 1, else in the background).
 set -euo pipefail
 
+# Every lab container runs systemd, which takes several inotify instances; the kernel's default
+# of 128 per user (all containers run as root) stops the 3rd scenario's containers at boot
+# (they exit 255 without a log). Raised, never lowered; a host that refuses keeps its value.
+raise_sysctl() { # <key> <minimum>
+  local now
+  now=$(sysctl -n "$1" 2>/dev/null || echo 0)
+  if ((now < $2)); then
+    sysctl -qw "$1=$2" 2>/dev/null || echo "lab engine: could not raise $1 to $2 (now $now)" >&2
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 1024
+raise_sysctl fs.inotify.max_user_watches 524288
+
 if docker info >/dev/null 2>&1; then echo "docker engine: running"; exit 0; fi
 
 if ! command -v dockerd >/dev/null; then

@@ -41,8 +41,8 @@ COMMANDS = {
                 site_playbook="playbooks/site.yml", check=True),
         Command("apply", "playbooks/spaces.yml", "converge the spaces of the catalogue (the daily job; --site: the whole platform)",
                 site_playbook="playbooks/site.yml"),
-        Command("upgrade", "playbooks/upgrade.yml", "upgrade the Nextcloud release of the spaces",
-                missing="the upgrade playbook is not written yet (issue 17 names it; nothing to run)"),
+        Command("upgrade", "playbooks/upgrade.yml",
+                "move the spaces to their catalogue release: pre-flight, canary, waves, rollback, resume"),
         Command("drift", "playbooks/spaces-drift.yml", "report, per space, what differs from the catalogue "
                 "(--fix: then converge those spaces)"),
         Command("check-office", "playbooks/spaces-office-check.yml", "check that every active space reaches its office suite"),

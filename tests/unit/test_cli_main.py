@@ -69,10 +69,10 @@ def test_the_explained_line_is_the_one_ansible_runner_runs(tmp_path: Path) -> No
     assert explain(ROOT, run) == f"cd {ROOT} && {shlex.join(config.command)}"
 
 
-def test_every_playbook_named_exists_except_upgrade() -> None:
+def test_every_playbook_named_exists() -> None:
     for command in COMMANDS.values():
         for playbook in filter(None, (command.playbook, command.site_playbook)):
-            assert (ROOT / playbook).is_file() == (command.name != "upgrade"), playbook
+            assert (ROOT / playbook).is_file(), playbook
 
 
 def test_parse_spaces() -> None:
@@ -111,9 +111,10 @@ def test_explain_prints_the_command_and_runs_nothing(capsys: pytest.CaptureFixtu
     assert not (_state / "runs").exists() and not (_state / "locks").exists()
 
 
-def test_upgrade_says_its_playbook_is_missing_and_exits_2(capsys: pytest.CaptureFixture) -> None:
-    assert main(["upgrade", "--env", "lab"]) == 2
-    assert "playbooks/upgrade.yml does not exist" in capsys.readouterr().err
+def test_upgrade_maps_to_its_playbook(capsys: pytest.CaptureFixture, _state: Path) -> None:
+    assert main(["upgrade", "--explain", "--env", "lab", "--spaces", "a,b"]) == 0
+    out = capsys.readouterr().out
+    assert "-e spaces=a,b playbooks/upgrade.yml" in out
 
 
 def test_drift_explains_its_playbook_and_the_fix_run(capsys: pytest.CaptureFixture) -> None:
