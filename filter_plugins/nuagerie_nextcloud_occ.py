@@ -206,6 +206,139 @@ def occ_spaces(spaces: object, settings: Mapping, master_key: str) -> list:
     return [occ_space(space, settings, master_key) for space in spaces]
 
 
+def drift_space(space: Mapping, settings: Mapping, master_key: str) -> dict:
+    """What drift detection compares in one space: :func:`occ_space` plus ``system``, the system
+    config Nextcloud must read - the farm file merged with the space's own file (upstream
+    ``lib/private/Config.php`` loads ``config.php``, then every ``*.config.php`` in natsort
+    order over it, top-level keys replaced; ``00-farm`` comes before ``50-space``). Keys only
+    ``config.php`` holds (written by Nextcloud itself) are not compared.
+
+    :param space: a space record.
+    :param settings: the occ settings.
+    :param master_key: the farm master key.
+    :returns: the desired state with ``system`` for a non-absent space.
+    """
+    out = occ_space(space, settings, master_key)
+    if space["state"] != "absent":
+        out["system"] = {**_nc.farm_config(settings), **_nc.space_config(space, settings, master_key)}
+    return out
+
+
+def drift_spaces(spaces: object, settings: Mapping, master_key: str) -> list:
+    """:func:`drift_space` of every record (input of ``nuagerie_nextcloud_spaces`` ``mode=drift``).
+
+    :param spaces: space records.
+    :param settings: the occ settings.
+    :param master_key: the farm master key.
+    :returns: a list of desired states.
+    :raises AnsibleFilterError: when ``spaces`` is not a list or settings are wrong.
+    """
+    if not isinstance(spaces, (list, tuple)):
+        raise AnsibleFilterError(f"drift_spaces expects a list of space records, got {type(spaces).__name__}")
+    return [drift_space(space, settings, master_key) for space in spaces]
+
+
+def _slug_of_path(path: str, slugs: Mapping) -> str:
+    """The space a web file belongs to (see :func:`drift_lines`), else ``"(farm)"``."""
+    name = os.path.basename(path.rstrip("/"))
+    for candidate in (name.removesuffix(".conf"), name.removesuffix(".timer")):
+        if candidate in slugs:
+            return slugs[candidate]
+    for part in path.split("/"):
+        if part in slugs:
+            return slugs[part]
+    return "(farm)"
+
+
+def _route_entries(text: str) -> dict:
+    """``{(block, host): value}`` of the nginx Host map (:func:`nuagerie_nextcloud.nginx_spaces_map`)."""
+    entries, block = {}, None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("map $host "):
+            block = line.split()[2]
+        elif block and line.endswith(";") and not line.startswith(("hostnames", "default")):
+            host, _, value = line[:-1].partition(" ")
+            entries[(block, host)] = value.strip()
+    return entries
+
+
+def route_drift(live: str, expected: str) -> dict:
+    """Host map entries that differ, per Host name.
+
+    :param live: the map file on a frontend ("" when missing).
+    :param expected: the map the catalogue renders (``nuagerie_nextcloud_nginx_map``).
+    :returns: ``{host name: ["route <host>: <live> (catalogue: <expected>)", …]}``.
+    """
+    have, want = _route_entries(live), _route_entries(expected)
+    out: dict = {}
+    for key in sorted(set(have) | set(want)):
+        if have.get(key) != want.get(key):
+            block, host = key
+            label = "route" if block == "$nc_space" else "maintenance route"
+            out.setdefault(host, []).append(
+                f"{label} {host}: {have.get(key, 'missing')} (catalogue: {want.get(key, 'none')})")
+    return out
+
+
+def drift_lines(occ_result: Mapping, web: Mapping, spaces: object) -> list:
+    """Per space, what differs from the catalogue: the occ host's reading of every space and each
+    frontend's files (the web tier's own tasks run in check mode).
+
+    :param occ_result: the result of ``nuagerie_nextcloud_spaces`` ``mode=drift`` (``drift``:
+        slug -> differences, ``failed_spaces``, ``checked``, ``occ_calls``, ``seconds``).
+    :param web: host -> ``{files: [changed paths of the config, pools and timers tasks],
+        routes: route_drift(...) (Host name -> lines), config_php: [slugs whose config.php
+        differs from the occ host's]}``.
+    :param spaces: the selected space records (slugs; ``names`` map pool and timer files).
+    :returns: ``drift: N of M space(s) differ …`` then ``<slug>: DRIFT: <what>; <what>`` per space
+        (sorted), then ``<slug>: FAILED at drift: <why>``.
+    """
+    selected = [s for s in (spaces or []) if isinstance(s, Mapping)]
+    index: dict = {}
+    domains = {domain: space["slug"] for space in selected for domain in space.get("domains") or []}
+    for space in selected:
+        index[space["slug"]] = space["slug"]
+        for name in (space.get("names") or {}).values():
+            if isinstance(name, str) and name:
+                index.setdefault(name, space["slug"])
+    found: dict = {slug: list(what) for slug, what in (occ_result.get("drift") or {}).items()}
+    for host in sorted(web or {}):
+        report = web[host] or {}
+        for path in report.get("files") or []:
+            slug = _slug_of_path(str(path), index)
+            found.setdefault(slug, []).append(f"{host}: {path} differs")
+        for domain, what in sorted((report.get("routes") or {}).items()):
+            slug = domains.get(domain, "(farm)")
+            found.setdefault(slug, []).extend(f"{host}: {line}" for line in what)
+        for slug in report.get("config_php") or []:
+            found.setdefault(slug, []).append(f"{host}: config.php differs from the occ host's")
+    wanted = {s["slug"] for s in selected}
+    shown = {slug: what for slug, what in found.items() if slug in wanted or slug == "(farm)"}
+    failed = occ_result.get("failed_spaces") or {}
+    drifted = sorted(slug for slug in shown if slug != "(farm)")
+    lines = [f"drift: {len(drifted)} of {len(wanted)} space(s) differ from the catalogue, "
+             f"{len(failed)} unreadable; {occ_result.get('occ_calls', 0)} occ call(s) on the occ host "
+             f"in {occ_result.get('seconds', 0)} s"]
+    lines.extend(f"{slug}: DRIFT: {'; '.join(shown[slug])}" for slug in sorted(shown))
+    lines.extend(f"{slug}: FAILED at drift: {why}" for slug, why in sorted(failed.items()))
+    return lines
+
+
+def drifted_slugs(lines: object) -> list:
+    """The slugs :func:`drift_lines` reports as drifted or unreadable (what ``--fix`` converges).
+
+    :param lines: the lines.
+    :returns: sorted slugs (``(farm)`` excluded).
+    """
+    out = set()
+    for line in lines or []:
+        slug, sep, rest = str(line).partition(": ")
+        if sep and rest.startswith(("DRIFT: ", "FAILED at drift")) and slug != "(farm)":
+            out.add(slug)
+    return sorted(out)
+
+
 _PLAN_NOTES = {
     "create": "installed with occ after the tiers converge",
     "change": "catalogue record edited",
@@ -274,4 +407,8 @@ class FilterModule:
             "nuagerie_nextcloud_occ_spaces": occ_spaces,
             "nuagerie_nextcloud_plan_lines": plan_lines,
             "nuagerie_nextcloud_outcome_lines": outcome_lines,
+            "nuagerie_nextcloud_drift_spaces": drift_spaces,
+            "nuagerie_nextcloud_route_drift": route_drift,
+            "nuagerie_nextcloud_drift_lines": drift_lines,
+            "nuagerie_nextcloud_drifted_slugs": drifted_slugs,
         }

@@ -43,7 +43,8 @@ COMMANDS = {
                 site_playbook="playbooks/site.yml"),
         Command("upgrade", "playbooks/upgrade.yml",
                 "move the spaces to their catalogue release: pre-flight, canary, waves, rollback, resume"),
-        Command("drift", None, "report what differs from the catalogue", missing="not implemented yet (issue 17 item 3)"),
+        Command("drift", "playbooks/spaces-drift.yml", "report, per space, what differs from the catalogue "
+                "(--fix: then converge those spaces)"),
         Command("check-office", "playbooks/spaces-office-check.yml", "check that every active space reaches its office suite"),
         Command("status", None, "show the environment's lock holder and the last run's report"),
         Command("unlock", None, "remove the environment's lock (only with --force, after checking no run is acting)"),
@@ -62,6 +63,10 @@ class Options:
     :ivar site: run ``site.yml`` instead of ``spaces.yml`` (plan and apply).
     :ivar vault_ids: ``--vault-id`` values, passed through.
     :ivar confirm_delete_data: ``-e confirm_delete_data=…``, passed through when set.
+    :ivar verify: ``-e nextcloud_occ_verify=true`` (occ probes the selected spaces whatever their
+        stamps say: how ``drift --fix`` repairs hand edits).
+    :ivar inventories: ``-i`` sources instead of ``inventories/<env>/hosts.yml`` (e.g. a molecule
+        scenario's inventory; ``env`` still names the lock and the runs).
     """
 
     command: str
@@ -71,6 +76,8 @@ class Options:
     site: bool = False
     vault_ids: tuple = ()
     confirm_delete_data: str | None = None
+    verify: bool = False
+    inventories: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,9 @@ def invocation(options: Options) -> Invocation:
     if options.site and command.site_playbook is None:
         raise ValueError(f"--site applies to plan and apply only, not to {command.name}")
     playbook = command.site_playbook if options.site else command.playbook
-    args: list = ["-i", f"inventories/{options.env}/hosts.yml"]
+    args: list = []
+    for source in options.inventories or (f"inventories/{options.env}/hosts.yml",):
+        args += ["-i", source]
     for vault_id in options.vault_ids:
         args += ["--vault-id", vault_id]
     if command.check or options.check:
@@ -121,7 +130,21 @@ def invocation(options: Options) -> Invocation:
         args += ["-e", "spaces=" + ",".join(options.spaces)]
     if options.confirm_delete_data is not None:
         args += ["-e", "confirm_delete_data=" + options.confirm_delete_data]
+    if options.verify:
+        args += ["-e", "nextcloud_occ_verify=true"]
     return Invocation(playbook=playbook, args=tuple(args))
+
+
+def fix_options(options: Options, drifted: Sequence[str]) -> Options:
+    """What ``drift --fix`` runs once drift is found: ``apply`` of the drifted spaces only, with
+    occ probing them whatever their stamps say.
+
+    :param options: the drift command's options.
+    :param drifted: the slugs the drift run reported.
+    :returns: the options of the converging run.
+    """
+    return Options(command="apply", env=options.env, spaces=tuple(drifted), check=options.check,
+                   vault_ids=options.vault_ids, verify=True, inventories=options.inventories)
 
 
 def explain(root: Path, run: Invocation, extra_env: Sequence = ()) -> str:

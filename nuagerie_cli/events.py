@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Space outcomes, most significant first: a space's outcome is its most significant mention.
-OUTCOMES = ("failed", "created", "deleted", "enabled", "disabled", "changed", "pending", "ok", "not_reached")
+OUTCOMES = ("failed", "created", "deleted", "enabled", "disabled", "changed", "drifted", "pending", "ok", "not_reached")
 #: Outcomes a mention can carry (``not_reached`` is only ever concluded at the end).
 MENTION_OUTCOMES = OUTCOMES[:-1]
 #: Host result kinds counted per tier.
@@ -34,12 +34,14 @@ _OUTCOME_LINE = re.compile(
     r"^(?P<slug>[a-z0-9][a-z0-9-]*): (?:would be )?(?P<outcome>created|changed|enabled|disabled|deleted)"
     r"(?: \((?P<steps>[^)]*)\))?$")
 _FAILED_LINE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9-]*): FAILED at (?P<why>.+)$")
+# The drift report (nuagerie_nextcloud_drift_lines): `<slug>: DRIFT: <what>; <what>`.
+_DRIFT_LINE = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9-]*): DRIFT: (?P<what>.+)$")
 _COUNT_LINE = re.compile(r"^occ steps(?: \(check mode\))?: (?P<counts>.+) in (?P<seconds>[0-9.]+) s$")
 _BRACKETED = re.compile(r"\[(?P<slug>[a-z0-9][a-z0-9-]*)\] (?P<why>.*?)(?=\s*\[[a-z0-9][a-z0-9-]*\] |\s*Fix the cause|$)",
                         re.DOTALL)
 # Messages that report on every selected space at once (roles/nextcloud/tasks/{spaces,office-check}.yml).
 _COVERING_MESSAGES = ("space(s) failed, the others are converged", "cannot reach their office suite",
-                      "reaches its office suite")
+                      "reaches its office suite", "space(s) differ from the catalogue")
 _RESULT_OUTCOMES = {"created": "created", "changed": "changed", "enabled": "enabled", "disabled": "disabled",
                     "deleted": "deleted", "pending": "pending", "unchanged": "ok", "failed": "failed"}
 ERROR_LIMIT = 500
@@ -244,6 +246,8 @@ def mentions_from_lines(lines: Sequence[str], slugs: Iterable[str], tier: str) -
             found.extend(Mention(match["slug"], match["outcome"], step=name) for name in names)
         elif (match := _FAILED_LINE.match(line)) and match["slug"] in known:
             found.append(Mention(match["slug"], "failed", step=f"{tier}: occ", error=shorten(match["why"])))
+        elif (match := _DRIFT_LINE.match(line)) and match["slug"] in known:
+            found.append(Mention(match["slug"], "drifted", step=f"{tier}: drift", error=shorten(match["what"])))
     return found, counts
 
 

@@ -4,7 +4,8 @@
              [--spaces a,b] [--check] [--site] [--explain] [--vault-id ID] [--confirm-delete-data a,b]
 
 Exit codes: 0 every space and host fine, 1 a space or host failed (or the run did not finish),
-2 usage error or refused (lock held, playbook missing, drift). See ``docs/cli.md``.
+2 usage error or refused (lock held, playbook missing). ``drift`` exits 1 when a space drifted
+(``--fix``: the exit code of the converging run). See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from . import __version__
-from .commands import COMMANDS, ENVIRONMENTS, Options, explain, invocation, parse_spaces
+from .commands import COMMANDS, ENVIRONMENTS, Options, explain, fix_options, invocation, parse_spaces
 from .events import RunFolder, conclude
 from .live import LiveView
 from .lock import LockError, acquire, describe, force_remove, holder_alive, lock_path, new_lock, read_lock, release
@@ -61,17 +62,22 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--confirm-delete-data", help="-e confirm_delete_data=… (docs/spaces.md)")
         cmd.add_argument("--no-progress", action="store_true", help="no live bars (lines and the final table only)")
         cmd.add_argument("--force", action="store_true", help="unlock: remove the lock whatever holds it")
+        cmd.add_argument("--inventory", action="append", default=[], metavar="SOURCE",
+                         help="-i SOURCE instead of inventories/<env>/hosts.yml (repeatable; e.g. a molecule inventory)")
+        cmd.add_argument("--catalogue", metavar="DIR", help="where the slugs of the table come from "
+                         "(default inventories/<env>/spaces; the playbooks read the inventory's catalogue_dir)")
+        cmd.add_argument("--fix", action="store_true", help="drift: then converge the drifted spaces "
+                         "(apply -e spaces=<drifted> -e nextcloud_occ_verify=true)")
     return top
 
 
-def catalogue_slugs(root: Path, env: str) -> list:
-    """The slugs of an environment's catalogue (file stems of ``inventories/<env>/spaces/*.yml``).
+def catalogue_slugs(catalogue: Path) -> list:
+    """The slugs of a catalogue (file stems of ``<dir>/*.yml``, e.g. ``inventories/<env>/spaces``).
 
-    :param root: the repository root.
-    :param env: the environment.
+    :param catalogue: the catalogue directory.
     :returns: sorted slugs.
     """
-    return sorted(path.stem for path in (root / "inventories" / env / "spaces").glob("*.yml"))
+    return sorted(path.stem for path in catalogue.glob("*.yml"))
 
 
 def print_lock_state(console: Console, path: Path) -> None:
@@ -155,20 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = state_dir(environ)
     command = COMMANDS[args.command]
 
-    if command.name == "drift":
-        err.print(f"nuagerie drift: {command.missing}", markup=False)
-        return EXIT_REFUSED
     if command.name == "status":
         return status(console, base, args.env)
     if command.name == "unlock":
         return unlock(console, base, args.env, args.force)
-    if not (root / "inventories" / args.env / "hosts.yml").is_file():
+    if not args.inventory and not (root / "inventories" / args.env / "hosts.yml").is_file():
         err.print(f"nuagerie: no inventory {root}/inventories/{args.env}/hosts.yml (set NUAGERIE_ROOT to the "
                   "repository)", markup=False)
         return EXIT_REFUSED
 
     options = Options(command=command.name, env=args.env, spaces=parse_spaces(args.spaces), check=args.check,
-                      site=args.site, vault_ids=tuple(args.vault_id), confirm_delete_data=args.confirm_delete_data)
+                      site=args.site, vault_ids=tuple(args.vault_id), confirm_delete_data=args.confirm_delete_data,
+                      inventories=tuple(args.inventory))
     try:
         plan = invocation(options)
     except ValueError as exc:
@@ -191,16 +195,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.explain:
             console.print(f"would run: {explain(root, plan)}", markup=False, soft_wrap=True)
         return EXIT_REFUSED
+    if args.fix and command.name != "drift":
+        err.print("nuagerie: --fix applies to drift only", markup=False)
+        return EXIT_REFUSED
     if args.explain:
         console.print(explain(root, plan), markup=False, soft_wrap=True)
+        if args.fix:
+            console.print("# then, if spaces drifted, under the same lock: "
+                          + explain(root, invocation(fix_options(options, ["<drifted>"]))), markup=False, soft_wrap=True)
         console.print(f"# through ansible-runner, with ANSIBLE_CALLBACK_PLUGINS={env['ANSIBLE_CALLBACK_PLUGINS']} "
                       f"ANSIBLE_HOST_KEY_CHECKING={env['ANSIBLE_HOST_KEY_CHECKING']}; lock {lock_path(base, args.env)}; "
                       f"artifacts and report in {base / 'runs'}/<run id>/", markup=False, soft_wrap=True)
         return EXIT_OK
 
     run_id = new_run_id(args.env, command.name, os.getpid())
-    run_dir = base / "runs" / run_id
     me = new_lock(args.env, "nuagerie " + shlex.join(list(argv) if argv is not None else sys.argv[1:]), run_id)
+    # The playbooks' own lock on the occ host (roles/nextcloud/tasks/run-lock.yml) names this command.
+    env["NUAGERIE_RUN_COMMAND"] = me.command
     path = lock_path(base, args.env)
     try:
         acquire(path, me)
@@ -217,33 +228,61 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, ask_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        slugs = list(options.spaces) or catalogue_slugs(root, args.env)
-        folder = RunFolder(slugs)
-        started = now_iso()
-        console.print(f"nuagerie {command.name} on {args.env}: {explain(root, plan)}", markup=False, soft_wrap=True)
-        view = LiveView(folder, console if not args.no_progress else Console(file=open(os.devnull, "w")))
-        with view:
-            feed = view.feed if not args.no_progress else _plain_feed(view, console)
-            outcome = run(root, run_dir, run_id, plan, env, feed, lambda: stop["asked"])
-            conclude(folder.state, outcome.status == "successful")
-            view.finish()
-        meta = RunMeta(run_id=run_id, command=command.name, env=args.env, playbook=plan.playbook,
-                       argv=tuple(plan.argv), check=command.check or options.check, selection=options.spaces,
-                       status=outcome.status, rc=outcome.rc, started_at=started, finished_at=now_iso(),
-                       artifacts=str(outcome.artifacts), holder=me.holder, ara=ara_dir is not None)
-        report = build_report(folder.state, meta)
-        write_report(report, run_dir / "report.json")
-        for table in tables(report):
-            console.print(table)
-        if folder.state.summary_line:
-            console.print(folder.state.summary_line, markup=False, soft_wrap=True)
-        console.print(f"report: {run_dir / 'report.json'}\nartifacts: {outcome.artifacts} (stdout, job_events)",
-                      markup=False, soft_wrap=True)
-        return report["exit_code"]
+        catalogue = Path(args.catalogue) if args.catalogue else root / "inventories" / args.env / "spaces"
+        report = _run_one(root, base, run_id, command.name, options, plan, env, console, me.holder,
+                          args.no_progress, ara_dir is not None, lambda: stop["asked"], catalogue)
+        drifted = [s["slug"] for s in report["spaces"] if s["outcome"] in ("drifted", "failed")]
+        if command.name != "drift" or not args.fix or stop["asked"]:
+            return report["exit_code"]
+        if report["status"] != "successful":
+            console.print("drift --fix: the drift run did not finish; nothing converged", markup=False)
+            return report["exit_code"]
+        if not drifted:
+            console.print("drift --fix: no space drifted; nothing to converge", markup=False)
+            return report["exit_code"]
+        fix = fix_options(options, drifted)
+        fix_run = new_run_id(args.env, "apply", os.getpid())
+        console.print(f"drift --fix: converging {len(drifted)} space(s): {', '.join(drifted)}", markup=False,
+                      soft_wrap=True)
+        fixed = _run_one(root, base, fix_run, "apply", fix, invocation(fix), env, console, me.holder,
+                         args.no_progress, ara_dir is not None, lambda: stop["asked"], catalogue)
+        return fixed["exit_code"]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         release(path, me)
+
+
+def _run_one(root: Path, base: Path, run_id: str, name: str, options: Options, plan, env: dict,
+             console: Console, holder: str, no_progress: bool, ara: bool, stopped, catalogue: Path) -> dict:
+    """Run one playbook through ansible-runner with the live view, then write and print its report.
+
+    :returns: the report.
+    """
+    run_dir = base / "runs" / run_id
+    slugs = list(options.spaces) or catalogue_slugs(catalogue)
+    folder = RunFolder(slugs)
+    started = now_iso()
+    console.print(f"nuagerie {name} on {options.env}: {explain(root, plan)}", markup=False, soft_wrap=True)
+    view = LiveView(folder, console if not no_progress else Console(file=open(os.devnull, "w")))
+    with view:
+        feed = view.feed if not no_progress else _plain_feed(view, console)
+        outcome = run(root, run_dir, run_id, plan, env, feed, stopped)
+        conclude(folder.state, outcome.status == "successful")
+        view.finish()
+    meta = RunMeta(run_id=run_id, command=name, env=options.env, playbook=plan.playbook,
+                   argv=tuple(plan.argv), check=COMMANDS[name].check or options.check, selection=options.spaces,
+                   status=outcome.status, rc=outcome.rc, started_at=started, finished_at=now_iso(),
+                   artifacts=str(outcome.artifacts), holder=holder, ara=ara)
+    report = build_report(folder.state, meta)
+    write_report(report, run_dir / "report.json")
+    for table in tables(report):
+        console.print(table)
+    if folder.state.summary_line:
+        console.print(folder.state.summary_line, markup=False, soft_wrap=True)
+    console.print(f"report: {run_dir / 'report.json'}\nartifacts: {outcome.artifacts} (stdout, job_events)",
+                  markup=False, soft_wrap=True)
+    return report
 
 
 def _plain_feed(view: LiveView, console: Console):

@@ -106,7 +106,8 @@ def exit_code(report: Mapping) -> int:
     :returns: :data:`EXIT_OK` when the run succeeded and no space or host failed, else
         :data:`EXIT_FAILED` (a failed space, a failed or unreachable host, a run that did not finish).
     """
-    failed_space = any(s["outcome"] in ("failed", "not_reached") for s in report["spaces"])
+    # A drifted space is not converged: `nuagerie drift` exits 1 when it finds one (monitoring).
+    failed_space = any(s["outcome"] in ("failed", "not_reached", "drifted") for s in report["spaces"])
     if report["status"] != "successful" or report["hosts"] or failed_space:
         return EXIT_FAILED
     return EXIT_OK
@@ -187,7 +188,7 @@ def tables(report: Mapping, limit: int = 50) -> list:
     for name, justify in (("space", "left"), ("outcome", "left"), ("duration", "right"), ("steps", "right"),
                           ("error", "left")):
         spaces.add_column(name, justify=justify, overflow="fold")
-    styles = {"failed": "bold red", "not reached": "yellow"}
+    styles = {"failed": "bold red", "not reached": "yellow", "drifted": "bold yellow"}
     rows = space_rows(report, limit)
     for row in rows:
         spaces.add_row(*(Text(cell) for cell in row), style=styles.get(row[1]))

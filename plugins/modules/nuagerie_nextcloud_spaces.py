@@ -28,6 +28,10 @@ description:
   - C(mode=office_check) runs each active space's office check instead (Collabora -
     C(richdocuments:activate-config), which fetches the server's discovery; OnlyOffice -
     C(onlyoffice:documentserver --check)) and reports the spaces whose suite does not answer.
+  - C(mode=drift) reads each selected active space with ONE C(occ config:list --private
+    --output=json) (system config as Nextcloud reads it, every app value, each app's C(enabled)
+    key) and reports what differs from the desired state (C(system) from the filter
+    C(nuagerie_nextcloud_drift_spaces)); it changes nothing, in check mode too, and ignores the stamps.
   - C(mode=plan), and check mode, only classify spaces from their stamps (create, change, enable,
     disable, delete, pending, unchanged) and change nothing.
 options:
@@ -37,9 +41,10 @@ options:
     elements: dict
     required: true
   mode:
-    description: C(plan) classifies only; C(apply) converges; C(office_check) checks the office wiring.
+    description: C(plan) classifies only; C(apply) converges; C(office_check) checks the office
+      wiring; C(drift) reports what differs from the desired state.
     type: str
-    choices: [plan, apply, office_check]
+    choices: [plan, apply, office_check, drift]
     default: apply
   selection:
     description: True when C(spaces) is a selection of the catalogue (-e spaces=...); stamps of
@@ -131,6 +136,18 @@ config_php:
   description: Slug -> sha256 of the space's C(config.php) on this host (installed spaces).
   type: dict
   returned: always
+drift:
+  description: With O(mode=drift), slug -> what differs (secret values never shown).
+  type: dict
+  returned: when O(mode=drift)
+checked:
+  description: With O(mode=drift), the number of spaces read.
+  type: int
+  returned: when O(mode=drift)
+occ_calls:
+  description: With O(mode=drift), the number of occ commands run (one per active space).
+  type: int
+  returned: when O(mode=drift)
 seconds:
   description: Wall time of the occ work (0 in plan and check mode).
   type: float
@@ -220,6 +237,70 @@ def app_value_diff(current: dict, desired: dict) -> dict:
             elif key not in have or str(have[key]) != value:
                 diff.setdefault(app, {})[key] = value
     return diff
+
+
+#: System keys whose values are never shown in a drift report (they hold secrets).
+SECRET_SYSTEM_KEYS = frozenset(("dbpassword", "passwordsalt", "secret", "instanceid", "objectstore", "redis",
+                                "mail_smtppassword", "mail_smtpname"))
+
+
+def _same(live: object, want: object) -> bool:
+    """Whether a value read back through occ's JSON is the rendered one (PHP's empty array is
+    ``[]`` whatever it stands for)."""
+    if isinstance(want, dict) and isinstance(live, dict):
+        return set(want) == set(live) and all(_same(live[k], want[k]) for k in want)
+    if isinstance(want, (list, tuple)) and isinstance(live, (list, tuple)):
+        return len(want) == len(live) and all(_same(a, b) for a, b in zip(live, want))
+    if isinstance(want, (dict, list, tuple)) and not want:
+        return live in ({}, [])
+    return live == want and type(live) is type(want)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def space_drift(space: dict, current: dict) -> list:
+    """What differs between a space's desired state and ``occ config:list --private`` output.
+
+    :param space: the desired state (``system``, ``apps_enabled``, ``apps_disabled``, ``app_values``).
+    :param current: ``{"system": {...}, "apps": {app: {key: value}}}`` (an empty part may be ``[]``).
+    :returns: short lines, sorted by kind (system, apps, app values); secrets never shown.
+    """
+    system = current.get("system") or {}
+    apps = current.get("apps") or {}
+    if not isinstance(system, dict):
+        system = {}
+    if not isinstance(apps, dict):
+        apps = {}
+    apps = {app: (values if isinstance(values, dict) else {}) for app, values in apps.items()}
+    out = []
+    for key, want in sorted((space.get("system") or {}).items()):
+        if key not in system:
+            out.append(f"system {key}: missing")
+        elif not _same(system[key], want):
+            shown = "" if key in SECRET_SYSTEM_KEYS else f" {_show(system[key])} (catalogue: {_show(want)})"
+            out.append(f"system {key}: differs{shown}")
+    # Upstream keeps an app's state in its `enabled` app value: "yes", a JSON list of groups, or "no".
+    enabled = {app for app, values in apps.items() if values.get("enabled", "no") != "no"}
+    out.extend(f"app {app}: disabled (catalogue: enabled)" for app in space.get("apps_enabled") or []
+               if app not in enabled)
+    out.extend(f"app {app}: enabled (catalogue: disabled)" for app in space.get("apps_disabled") or []
+               if app in enabled)
+    secret_values = set(space.get("secrets") or [])
+    for app, values in sorted(app_value_diff(apps, space.get("app_values") or {}).items()):
+        for key, want in sorted(values.items()):
+            have = apps.get(app, {}).get(key)
+            if want is None:
+                out.append(f"app value {app}.{key}: set (catalogue: unset)")
+            elif have is None:
+                out.append(f"app value {app}.{key}: missing")
+            elif want in secret_values or have in secret_values:
+                out.append(f"app value {app}.{key}: differs")
+            else:
+                out.append(f"app value {app}.{key}: {_show(have)} (catalogue: {_show(want)})")
+    return [redact(line, space.get("secrets", [])) for line in out]
 
 
 def parse_json(text: str):
@@ -399,6 +480,13 @@ class Farm:
             return "changed", steps
         return ("enabled" if stamp and stamp.get("state") != "active" else "unchanged"), steps
 
+    def drift(self, space: dict) -> list:
+        """One ``occ config:list`` of the space, compared with its desired state."""
+        current = parse_json(self.occ(space, "drift", "config:list", "--private", "--output=json"))
+        if not isinstance(current, dict):
+            raise SpaceError("drift", "occ config:list did not print a JSON object")
+        return space_drift(space, current)
+
     def office_check(self, space: dict) -> tuple:
         """Ask the space's office app whether its server answers (upstream's own checks)."""
         if "richdocuments" in space["apps_enabled"]:
@@ -439,6 +527,36 @@ def plan(farm: Farm, spaces: list, stamps: dict, selection: bool) -> dict:
     if not selection:
         classes["unknown"] = sorted(farm.stamps_on_disk() - {space["slug"] for space in spaces})
     return classes
+
+
+def run_drift(farm: Farm, spaces: list) -> dict:
+    """Read every active space once and report what differs (changes nothing).
+
+    :returns: ``changed`` (false), ``drift``, ``failed_spaces``, ``checked``, ``occ_calls``, ``seconds``,
+        ``config_php``.
+    """
+    started = time.monotonic()
+    active = [space for space in spaces if space["state"] == "active"]
+    result = {"changed": False, "drift": {}, "failed_spaces": {}, "checked": len(active),
+              "occ_calls": len(active)}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=farm.p["parallelism"]) as pool:
+        futures = {pool.submit(farm.drift, space): space for space in active}
+        for future in concurrent.futures.as_completed(futures):
+            space = futures[future]
+            try:
+                found = future.result()
+            except SpaceError as exc:
+                result["failed_spaces"][space["slug"]] = str(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one space's surprise must not stop the others
+                result["failed_spaces"][space["slug"]] = (
+                    f"unexpected: {type(exc).__name__}: {redact(str(exc), space.get('secrets', []))}")
+                continue
+            if found:
+                result["drift"][space["slug"]] = found
+    result["seconds"] = round(time.monotonic() - started, 2)
+    result["config_php"] = farm.config_php_hashes(spaces)
+    return result
 
 
 def run(farm: Farm, spaces: list, check: bool) -> dict:
@@ -506,7 +624,7 @@ def main() -> None:
             # Not no_log here: Ansible would then mask every string of it in the result, slugs
             # included. The task sets no_log; results never carry secrets (they are redacted).
             "spaces": {"type": "list", "elements": "dict", "required": True},
-            "mode": {"type": "str", "choices": ["plan", "apply", "office_check"], "default": "apply"},
+            "mode": {"type": "str", "choices": ["plan", "apply", "office_check", "drift"], "default": "apply"},
             "selection": {"type": "bool", "default": False},
             "occ": {"type": "path", "required": True},
             "spaces_root": {"type": "path", "required": True},
@@ -523,6 +641,8 @@ def main() -> None:
     )
     if module.params["parallelism"] < 1:
         module.fail_json(msg="parallelism must be at least 1")
+    if module.params["mode"] == "drift":
+        module.exit_json(**run_drift(Farm(module.params), module.params["spaces"]))
     module.exit_json(**run(Farm(module.params), module.params["spaces"], module.check_mode))
 
 

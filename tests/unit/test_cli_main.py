@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from nuagerie_cli import lock as lk
-from nuagerie_cli.commands import COMMANDS, Invocation, Options, explain, invocation, parse_spaces
+from nuagerie_cli.commands import COMMANDS, Invocation, Options, explain, fix_options, invocation, parse_spaces
 from nuagerie_cli.main import catalogue_slugs, main
 from nuagerie_cli.runner import ara_enabled, new_run_id, run_environment, state_dir
 
@@ -42,12 +42,17 @@ def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
      "ansible-playbook -i inventories/lab/hosts.yml -e spaces=old -e confirm_delete_data=old playbooks/spaces.yml"),
     (Options("check-office", env="staging"), "ansible-playbook -i inventories/staging/hosts.yml playbooks/spaces-office-check.yml"),
     (Options("upgrade"), "ansible-playbook -i inventories/lab/hosts.yml playbooks/upgrade.yml"),
+    (Options("drift", inventories=("/tmp/molecule/inventory",)),
+     "ansible-playbook -i /tmp/molecule/inventory playbooks/spaces-drift.yml"),
+    (Options("drift", spaces=("a",)), "ansible-playbook -i inventories/lab/hosts.yml -e spaces=a playbooks/spaces-drift.yml"),
+    (fix_options(Options("drift", env="staging"), ["a", "b"]),
+     "ansible-playbook -i inventories/staging/hosts.yml -e spaces=a,b -e nextcloud_occ_verify=true playbooks/spaces.yml"),
 ])
 def test_each_command_maps_to_one_playbook(options: Options, argv: str) -> None:
     assert shlex.join(invocation(options).argv) == argv
 
 
-@pytest.mark.parametrize("options", [Options("drift"), Options("status"), Options("check-office", site=True)])
+@pytest.mark.parametrize("options", [Options("drift", site=True), Options("status"), Options("check-office", site=True)])
 def test_commands_without_a_playbook_or_with_a_meaningless_site_are_refused(options: Options) -> None:
     with pytest.raises(ValueError):
         invocation(options)
@@ -95,7 +100,7 @@ def test_state_dir_and_run_id(tmp_path: Path) -> None:
 
 
 def test_catalogue_slugs_are_the_file_stems() -> None:
-    assert catalogue_slugs(ROOT, "lab") == ["asso-velo", "club-echecs", "jardin-partage"]
+    assert catalogue_slugs(ROOT / "inventories" / "lab" / "spaces") == ["asso-velo", "club-echecs", "jardin-partage"]
 
 
 def test_explain_prints_the_command_and_runs_nothing(capsys: pytest.CaptureFixture, _state: Path) -> None:
@@ -112,9 +117,16 @@ def test_upgrade_maps_to_its_playbook(capsys: pytest.CaptureFixture, _state: Pat
     assert "-e spaces=a,b playbooks/upgrade.yml" in out
 
 
-def test_drift_is_not_implemented_yet(capsys: pytest.CaptureFixture) -> None:
-    assert main(["drift", "--env", "staging"]) == 2
-    assert "not implemented yet (issue 17 item 3)" in capsys.readouterr().err
+def test_drift_explains_its_playbook_and_the_fix_run(capsys: pytest.CaptureFixture) -> None:
+    assert main(["drift", "--env", "staging", "--fix", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "ansible-playbook -i inventories/staging/hosts.yml playbooks/spaces-drift.yml" in out
+    assert "-e 'spaces=<drifted>' -e nextcloud_occ_verify=true playbooks/spaces.yml" in out
+
+
+def test_fix_is_refused_outside_drift(capsys: pytest.CaptureFixture) -> None:
+    assert main(["apply", "--fix", "--explain"]) == 2
+    assert "--fix applies to drift only" in capsys.readouterr().err
 
 
 def test_unknown_environment_is_a_usage_error() -> None:
