@@ -55,8 +55,8 @@ def live_releases(reads: Iterable[Mapping], releases_dir: str) -> dict[str, str]
 def spaces_at_releases(spaces: Iterable[Mapping], releases: Mapping[str, str]) -> list[dict]:
     """Space records with ``nextcloud_release`` set to the release each one runs.
 
-    The catalogue's value is kept in ``nextcloud_release_target``; a space that runs no release
-    yet (new) keeps its catalogue release.
+    A space that runs no release yet (new) keeps its catalogue release. No other key changes: the
+    occ steps' stamps hash the record, and the plan must hash the same record.
 
     :param spaces: space records (``nuagerie_spaces``).
     :param releases: ``{slug: version}`` (:func:`live_releases`, possibly combined with the
@@ -66,7 +66,6 @@ def spaces_at_releases(spaces: Iterable[Mapping], releases: Mapping[str, str]) -
     out = []
     for space in spaces:
         record = dict(space)
-        record["nextcloud_release_target"] = space["nextcloud_release"]
         if space["slug"] in releases:
             record["nextcloud_release"] = releases[space["slug"]]
         out.append(record)

@@ -28,8 +28,9 @@ def test_live_releases_prefers_the_first_read_and_ignores_foreign_links():
 
 def test_spaces_at_releases_keeps_new_spaces_at_their_target():
     out = up.spaces_at_releases([space("alpha"), space("new")], {"alpha": "31.0.12"})
-    assert [(s["slug"], s["nextcloud_release"], s["nextcloud_release_target"]) for s in out] == [
-        ("alpha", "31.0.12", "33.0.8"), ("new", "33.0.8", "33.0.8")]
+    assert [(s["slug"], s["nextcloud_release"]) for s in out] == [("alpha", "31.0.12"), ("new", "33.0.8")]
+    # a space at its target hashes like the catalogue record (the plan and the stamps agree)
+    assert up.spaces_at_releases([space("same")], {"same": "33.0.8"}) == [space("same")]
 
 
 def test_chain_goes_one_major_at_a_time_through_the_newest_release():
