@@ -101,7 +101,12 @@ SETTINGS_KEYS = {
     "pool": "{max_children, idle_timeout, max_requests, memory_limit, upload_max_size, "
             "socket_dir, extra_open_basedir}",
     "tls_ca": "farm CA file PHP may read (Redis/PostgreSQL TLS)",
+    "imaginary": "{urls, key, providers}: Imaginary base URLs (each space uses one, see "
+                 "imaginary_url), its API key, enabledPreviewProviders; {} or no urls: none",
 }
+
+#: The preview provider that hands images to Imaginary (lib/private/Preview/Imaginary.php).
+IMAGINARY_PROVIDER = "OC\\Preview\\Imaginary"
 
 _STATES_SERVED = ("active",)
 
@@ -222,6 +227,10 @@ def farm_config(settings: Mapping) -> dict:
         raise AnsibleFilterError(f"web settings: 'mail' must be a mapping, got {mail!r}")
     for key, value in mail.items():
         config[f"mail_{key}"] = value
+    imaginary = _imaginary(settings)
+    if imaginary:
+        config["enabledPreviewProviders"] = list(imaginary["providers"])
+        config["preview_imaginary_key"] = imaginary["key"]
     extra = settings.get("farm_config_extra") or {}
     if not isinstance(extra, Mapping):
         raise AnsibleFilterError(f"web settings: 'farm_config_extra' must be a mapping, got {extra!r}")
@@ -295,7 +304,48 @@ def space_config(space: Mapping, settings: Mapping, master_key: str) -> dict:
     config["one-click-instance"] = True
     config["one-click-instance.user-limit"] = int(space["max_accounts"])
     config["apps_paths"] = apps_paths(paths["release"])
+    imaginary = _imaginary(settings)
+    if imaginary:
+        config["preview_imaginary_url"] = imaginary_url(space["slug"], imaginary["urls"])
     return dict(check_config_keys(config, f"space {space['slug']}"))
+
+
+def _imaginary(settings: Mapping) -> dict:
+    """The ``imaginary`` settings checked, or ``{}`` when the farm has no Imaginary host."""
+    imaginary = settings.get("imaginary") or {}
+    if not isinstance(imaginary, Mapping):
+        raise AnsibleFilterError(f"web settings: 'imaginary' must be a mapping, got {imaginary!r}")
+    urls = imaginary.get("urls") or []
+    if not urls:
+        return {}
+    if not isinstance(urls, (list, tuple)) or not all(
+            isinstance(u, str) and u.startswith(("https://", "http://")) for u in urls):
+        raise AnsibleFilterError(f"web settings: imaginary.urls must be a list of http(s) URLs, got {urls!r}")
+    key, providers = imaginary.get("key"), imaginary.get("providers")
+    if not isinstance(key, str) or len(key) < 16:
+        raise AnsibleFilterError("web settings: imaginary.key must be a string of 16 characters or more "
+                                 "(derive it: nuagerie_farm_secret('imaginary-key'))")
+    if not isinstance(providers, (list, tuple)) or IMAGINARY_PROVIDER not in providers:
+        raise AnsibleFilterError(f"web settings: imaginary.providers must list {IMAGINARY_PROVIDER!r}, "
+                                 f"got {providers!r}")
+    return {"urls": list(urls), "key": key, "providers": list(providers)}
+
+
+def imaginary_url(slug: str, urls: list) -> str:
+    """The Imaginary a space sends its previews to: one of ``urls``, chosen by SHA-256 of the
+    slug (like :func:`cron_host`), so spaces spread evenly over the Imaginary hosts and a space
+    keeps its host while the list is unchanged. Upstream takes one URL (preview_imaginary_url).
+
+    :param slug: the space slug.
+    :param urls: non-empty list of Imaginary base URLs (order does not matter: sorted here).
+    :returns: the URL.
+    :raises AnsibleFilterError: on an empty list.
+    """
+    if not isinstance(urls, (list, tuple)) or not urls:
+        raise AnsibleFilterError(f"imaginary_url: need a non-empty list of URLs, got {urls!r}")
+    ordered = sorted(urls)
+    index = int.from_bytes(hashlib.sha256(slug.encode("utf-8")).digest()[:8], "big") % len(ordered)
+    return ordered[index]
 
 
 def apps_paths(release: str) -> list:

@@ -320,3 +320,42 @@ def test_filters_registered():
     table = nc.FilterModule().filters()
     assert table["nuagerie_web_bundle"] is nc.web_bundle
     assert table["nuagerie_nextcloud_space_config"] is nc.space_config
+
+
+# ---------------------------------------------------------------- Imaginary (issue 14)
+
+IMAGINARY = {"urls": ["https://imaginary1:9443", "https://imaginary2:9443"],
+             "key": "k" * 32, "providers": [nc.IMAGINARY_PROVIDER, "OC\\Preview\\TXT"]}
+
+
+def test_imaginary_farm_and_space_config():
+    settings = dict(SETTINGS, imaginary=IMAGINARY)
+    farm = nc.farm_config(settings)
+    assert farm["enabledPreviewProviders"] == IMAGINARY["providers"]
+    assert farm["preview_imaginary_key"] == "k" * 32
+    urls = {nc.space_config(space(f"s{i}"), settings, KEY)["preview_imaginary_url"] for i in range(40)}
+    assert urls == set(IMAGINARY["urls"])   # every host serves some spaces
+
+
+def test_imaginary_absent_renders_nothing():
+    for settings in (SETTINGS, dict(SETTINGS, imaginary={}), dict(SETTINGS, imaginary={"urls": []})):
+        assert "enabledPreviewProviders" not in nc.farm_config(settings)
+        assert "preview_imaginary_url" not in nc.space_config(space("alpha"), settings, KEY)
+
+
+def test_imaginary_url_stable_and_order_independent():
+    urls = IMAGINARY["urls"]
+    assert nc.imaginary_url("alpha", urls) == nc.imaginary_url("alpha", list(reversed(urls)))
+    assert nc.imaginary_url("alpha", urls[:1]) == urls[0]
+    with pytest.raises(AnsibleFilterError, match="non-empty"):
+        nc.imaginary_url("alpha", [])
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"urls": ["imaginary1:9443"]}, "http"),
+    ({"key": "short"}, "16 characters"),
+    ({"providers": ["OC\\Preview\\PNG"]}, "must list"),
+])
+def test_imaginary_settings_refused(bad, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        nc.farm_config(dict(SETTINGS, imaginary=dict(IMAGINARY, **bad)))

@@ -2,18 +2,25 @@
 
 declare(strict_types=1);
 
-// Nextcloud STAND-IN (Nuagerie tests): the front controller. Only the login page exists:
-// GET /login (or /index.php/login) returns upstream's form fields; everything else
-// redirects there like upstream does for an anonymous visitor.
+// Nextcloud STAND-IN (Nuagerie tests): the front controller. Only the login page and the
+// preview route exist: GET /login (or /index.php/login) returns upstream's form fields;
+// GET /core/preview?fileId=&x=&y= (basic auth) gives a preview through Imaginary (Preview.php);
+// everything else redirects to the login page like upstream does for an anonymous visitor.
 require_once __DIR__ . '/lib/base.php';
 
+use Standin\Dav;
 use Standin\Http;
+use Standin\Preview;
 use Standin\Server;
 
 try {
 	Http::guard();
 	$path = Http::pathInfo('index.php');
 	$base = (getenv('front_controller_active') === 'true' || ($_SERVER['front_controller_active'] ?? '') === 'true') ? '' : '/index.php';
+	if ($path === '/core/preview' && in_array($_SERVER['REQUEST_METHOD'] ?? 'GET', ['GET', 'HEAD'], true)) {
+		(new Preview())->handle((new Dav())->authenticate());
+		exit;
+	}
 	if ($path === '/login' && in_array($_SERVER['REQUEST_METHOD'] ?? 'GET', ['GET', 'HEAD'], true)) {
 		header('X-Frame-Options: SAMEORIGIN');
 		Http::page(200, 'Login', '<form method="post" name="login" action="' . htmlspecialchars($base . '/login') . '">'

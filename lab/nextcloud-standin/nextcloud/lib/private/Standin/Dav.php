@@ -25,7 +25,8 @@ final class Dav {
 		exit;
 	}
 
-	private function authenticate(): string {
+	/** Basic auth like upstream's DAV and core routes; the uid, or a 401 exit. */
+	public function authenticate(): string {
 		$user = $_SERVER['PHP_AUTH_USER'] ?? null;
 		$pass = $_SERVER['PHP_AUTH_PW'] ?? null;
 		$header = $_SERVER['HTTP_AUTHORIZATION'] ?? $_SERVER['REDIRECT_HTTP_AUTHORIZATION'] ?? '';
@@ -219,7 +220,7 @@ final class Dav {
 		$ext = strtolower(pathinfo($path, PATHINFO_EXTENSION));
 		return [
 			'txt' => 'text/plain', 'md' => 'text/markdown', 'html' => 'text/html', 'json' => 'application/json',
-			'pdf' => 'application/pdf', 'png' => 'image/png', 'jpg' => 'image/jpeg', 'jpeg' => 'image/jpeg',
+			'pdf' => 'application/pdf', 'png' => 'image/png', 'jpg' => 'image/jpeg', 'jpeg' => 'image/jpeg', 'gif' => 'image/gif', 'webp' => 'image/webp',
 			'odt' => 'application/vnd.oasis.opendocument.text', 'docx' => 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
 		][$ext] ?? 'application/octet-stream';
 	}

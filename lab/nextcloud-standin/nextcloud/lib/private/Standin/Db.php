@@ -181,7 +181,11 @@ final class Db {
 
 	// ---- file cache (one home storage per user, like upstream's "object::user:<uid>") ----
 	public function storageId(string $uid): int {
-		$id = 'object::user:' . $uid;
+		return $this->storage('object::user:' . $uid);
+	}
+
+	/** Numeric id of a storage (created on first use), e.g. "object::store:<bucket>" for appdata. */
+	public function storage(string $id): int {
 		$this->q('INSERT INTO *PREFIX*storages (id) VALUES (?) ON CONFLICT DO NOTHING', [$id]);
 		return (int)$this->q('SELECT numeric_id FROM *PREFIX*storages WHERE id = ?', [$id])->fetchColumn();
 	}
