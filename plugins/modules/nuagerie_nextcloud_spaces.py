@@ -161,6 +161,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -326,6 +327,8 @@ class Farm:
 
     def __init__(self, params: dict):
         self.p = params
+        self.occ_calls = 0   # occ processes started (the drift figure: counted, not assumed)
+        self._calls_lock = threading.Lock()
 
     # -- stamps
     def stamp_path(self, slug: str) -> str:
@@ -373,6 +376,8 @@ class Farm:
 
     # -- occ
     def occ(self, space: dict, step: str, *args: str, stdin: str | None = None) -> str:
+        with self._calls_lock:
+            self.occ_calls += 1
         try:
             proc = subprocess.run([self.p["occ"], space["slug"], *args], input=stdin, capture_output=True,
                                   text=True, timeout=self.p["timeout"], check=False)
@@ -537,8 +542,8 @@ def run_drift(farm: Farm, spaces: list) -> dict:
     """
     started = time.monotonic()
     active = [space for space in spaces if space["state"] == "active"]
-    result = {"changed": False, "drift": {}, "failed_spaces": {}, "checked": len(active),
-              "occ_calls": len(active)}
+    result = {"changed": False, "drift": {}, "failed_spaces": {}, "checked": len(active)}
+    calls_before = farm.occ_calls
     with concurrent.futures.ThreadPoolExecutor(max_workers=farm.p["parallelism"]) as pool:
         futures = {pool.submit(farm.drift, space): space for space in active}
         for future in concurrent.futures.as_completed(futures):
@@ -554,6 +559,7 @@ def run_drift(farm: Farm, spaces: list) -> dict:
                 continue
             if found:
                 result["drift"][space["slug"]] = found
+    result["occ_calls"] = farm.occ_calls - calls_before
     result["seconds"] = round(time.monotonic() - started, 2)
     result["config_php"] = farm.config_php_hashes(spaces)
     return result
