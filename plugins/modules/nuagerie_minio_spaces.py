@@ -101,6 +101,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -308,7 +309,29 @@ def plan_space(space, state, remove_buckets):
     return actions, before, after
 
 
-def run_actions(mc, workdir, space, actions):
+# A user just added may not be visible yet to the next admin call (seen once in CI: "attach
+# policy ... XMinioAdminNoSuchUser" right after "set user" on a 4-node site): those steps are
+# tried again a few times, briefly; any other error, or the same one after the last try, stands.
+IAM_LAG_STEPS = ("attach policy", "detach policy", "enable user")
+IAM_LAG_ERROR = "XMinioAdminNoSuchUser"
+IAM_LAG_TRIES = 5
+IAM_LAG_DELAY = 1.0
+
+
+def run_mc_step(mc, label, args, stdin, ok_codes, sleep=time.sleep):
+    """Run one mc step; retry a step of IAM_LAG_STEPS failing with IAM_LAG_ERROR (raises McError)."""
+    tries = IAM_LAG_TRIES if label in IAM_LAG_STEPS else 1
+    for attempt in range(1, tries + 1):
+        try:
+            return mc.run(args, stdin=stdin, ok_codes=ok_codes)
+        except McError as exc:
+            if attempt == tries or IAM_LAG_ERROR not in str(exc):
+                raise
+            sleep(IAM_LAG_DELAY * attempt)
+    return None
+
+
+def run_actions(mc, workdir, space, actions, sleep=time.sleep):
     """Run one space's actions in order; return an error message or None."""
     for label, args, stdin, ok_codes in actions:
         args = [a.replace("{alias}", mc.alias) for a in args]
@@ -319,7 +342,7 @@ def run_actions(mc, workdir, space, actions):
             args = [path if a == "{policy_file}" else a for a in args]
             stdin = None
         try:
-            mc.run(args, stdin=stdin, ok_codes=ok_codes)
+            run_mc_step(mc, label, args, stdin, ok_codes, sleep=sleep)
         except McError as exc:
             return f"space {space['slug']}: {label}: {exc}"
     return None

@@ -97,3 +97,45 @@ def test_policy_allows_only_own_bucket_and_no_bucket_creation():
     resources = {r for st in doc["Statement"] for r in st["Resource"]}
     assert resources == {"arn:aws:s3:::nc-a", "arn:aws:s3:::nc-a/*"}
     assert "s3:CreateBucket" not in actions and not any(a.endswith("*") for a in actions)
+
+
+class FlakyMc:
+    """An mc whose first calls fail with the given message, then succeed."""
+
+    alias = "nuagerie"
+
+    def __init__(self, failures, message):
+        self.failures, self.message, self.calls = failures, message, []
+
+    def run(self, args, stdin=None, ok_codes=()):
+        self.calls.append(args[:3])
+        if len(self.calls) <= self.failures:
+            raise m.McError(self.message)
+        return []
+
+
+ATTACH = ("attach policy", ["admin", "policy", "attach", "{alias}", "nc-a", "--user", "nc-a"], None, ())
+NO_USER = "mc admin policy attach nuagerie: The specified user does not exist. [XMinioAdminNoSuchUser]"
+
+
+def test_attach_is_tried_again_while_the_new_user_is_not_visible_yet(tmp_path):
+    mc, waits = FlakyMc(2, NO_USER), []
+    assert m.run_actions(mc, str(tmp_path), {"slug": "a"}, [ATTACH], sleep=waits.append) is None
+    assert len(mc.calls) == 3 and waits == [1.0, 2.0]
+
+
+def test_attach_fails_after_the_last_try_naming_the_space_and_step(tmp_path):
+    mc = FlakyMc(99, NO_USER)
+    error = m.run_actions(mc, str(tmp_path), {"slug": "a"}, [ATTACH], sleep=lambda _: None)
+    assert error.startswith("space a: attach policy: ") and "XMinioAdminNoSuchUser" in error
+    assert len(mc.calls) == m.IAM_LAG_TRIES
+
+
+def test_other_errors_and_other_steps_are_not_tried_again(tmp_path):
+    other = FlakyMc(1, "mc admin policy attach nuagerie: Access Denied.")
+    assert "Access Denied" in m.run_actions(other, str(tmp_path), {"slug": "a"}, [ATTACH], sleep=lambda _: None)
+    assert len(other.calls) == 1
+    quota = FlakyMc(1, NO_USER)
+    step = ("set quota", ["quota", "set", "{alias}/nc-a", "--size", "1"], None, ())
+    assert m.run_actions(quota, str(tmp_path), {"slug": "a"}, [step], sleep=lambda _: None) is not None
+    assert len(quota.calls) == 1
