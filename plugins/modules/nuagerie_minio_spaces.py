@@ -328,7 +328,6 @@ def run_mc_step(mc, label, args, stdin, ok_codes, sleep=time.sleep):
             if attempt == tries or IAM_LAG_ERROR not in str(exc):
                 raise
             sleep(IAM_LAG_DELAY * attempt)
-    return None
 
 
 def run_actions(mc, workdir, space, actions, sleep=time.sleep):
