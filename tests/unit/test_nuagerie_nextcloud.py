@@ -2,6 +2,7 @@
 identity derivation added to nuagerie_secrets.py."""
 
 import collections
+import os
 import re
 import subprocess
 import shutil
@@ -403,3 +404,33 @@ def test_the_wrappers_range_is_the_names_range():
     role_vars = yaml.safe_load((ROOT / "roles/nextcloud/vars/main.yml").read_text())
     assert role_vars["__nextcloud_uid_min"] == nuagerie_names.UNIX_UID_MIN
     assert role_vars["__nextcloud_uid_count"] == nuagerie_names.UNIX_UID_COUNT
+
+
+@pytest.mark.parametrize("template", ["occ.j2", "cron.j2"])
+def test_the_wrappers_never_run_php_as_an_owner_outside_the_spaces_range(tmp_path, template):
+    """The occ and cron wrappers drop root to the owner of the space's config dir; root (a farm
+    not migrated yet, a mistake) or any account outside the range is refused, nothing runs."""
+    import jinja2
+    import shlex
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    role_vars = yaml.safe_load((ROOT / "roles/nextcloud/vars/main.yml").read_text())
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["comment"] = lambda text: "# " + text
+    env.filters["quote"] = shlex.quote
+    text = env.from_string((ROOT / "roles/nextcloud/templates/usr/local/bin" / template).read_text()).render(
+        ansible_managed="test", nextcloud_occ_command="nuagerie-occ", nextcloud_spaces_root=str(tmp_path),
+        __nextcloud_uid_min=role_vars["__nextcloud_uid_min"], __nextcloud_uid_count=role_vars["__nextcloud_uid_count"])
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(text)
+    (tmp_path / "a" / "release").mkdir(parents=True)
+    (tmp_path / "a" / "config").mkdir()
+    for entry in ("occ", "cron.php"):
+        (tmp_path / "a" / "release" / entry).write_text("<?php echo 'RAN';\n")
+    for owner in (0, 4242, nuagerie_names.UNIX_UID_MIN + nuagerie_names.UNIX_UID_COUNT):
+        os.chown(tmp_path / "a" / "config", owner, owner)
+        result = subprocess.run(["bash", str(wrapper), "a", "status"], capture_output=True, text=True, check=False)
+        assert result.returncode == 77 and "RAN" not in result.stdout, (owner, result.stderr)
+        assert f"owned by UID {owner}, not by the space's user" in result.stderr
+    assert subprocess.run(["bash", str(wrapper), "Bad_Slug"], capture_output=True, check=False).returncode == 64
+    assert subprocess.run(["bash", str(wrapper), "nope"], capture_output=True, check=False).returncode == 66
