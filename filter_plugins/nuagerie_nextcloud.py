@@ -507,9 +507,9 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
 
     Kinds:
 
-    * ``config``: per space (not absent): ``<root>/<slug>/`` (0755 root), ``config/``,
-      ``data``, ``tmp``, ``sessions`` (0700, the space's own user: ``names.unix_uid``, as a
-      number), ``release`` → ``<releases_dir>/<version>``, ``config/00-farm.config.php`` → the
+    * ``config``: per space (not absent): ``<root>/<slug>/`` (0755 root), ``config/`` (0710
+      the space's own user: ``names.unix_uid``, as a number, and nginx's group, which may only
+      stat ``config.php``), ``data``, ``tmp``, ``sessions`` (0700 the space's user), ``release`` → ``<releases_dir>/<version>``, ``config/00-farm.config.php`` → the
       farm file, ``config/50-space.config.php`` (0640 root:<the space's group>: readable by its
       pool only, never rewritten by Nextcloud), ``data/.ncdata``; an ``absent`` space's whole
       ``<root>/<slug>/`` is removed (its data dir holds no user data: files live in the bucket);
@@ -545,7 +545,9 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
             uid = space["names"]["unix_uid"]
             entries += [
                 _dir(paths["root"], "0755", "root", "root"),
-                _dir(paths["config"], "0700", uid, uid),
+                # 0710 to nginx's group: nginx may only stat config.php (its "installed yet?"
+                # check), never list the dir nor read a file; other spaces cannot even traverse.
+                _dir(paths["config"], "0710", uid, _need(settings, "web_group")),
                 _dir(paths["data"], "0700", uid, uid),
                 _dir(paths["tmp"], "0700", uid, uid),
                 _dir(paths["sessions"], "0700", uid, uid),

@@ -27,7 +27,8 @@ description:
   - O(owned_dirs) names the dirs under each user's home that the user must own (config, data,
     tmp, sessions). A dir owned by anyone else (a farm whose pools ran as www-data) gets
     everything below it, then itself, given to the space's user and group; a dir already owned
-    right is not walked; a missing one is skipped (the caller creates it).
+    right (by owner) is not walked; a missing one is skipped (the caller creates it and sets
+    each dir's own group and mode).
   - The account files are rewritten only when they differ, each atomically, under C(lckpwdf()).
 options:
   users:
@@ -275,7 +276,7 @@ def give_back(paths: list, check: bool) -> list:
             st = os.lstat(path)
         except FileNotFoundError:
             continue
-        if (st.st_uid, st.st_gid) == (uid, uid):
+        if st.st_uid == uid:   # the owner decides (the config dir's group is nginx's, by design)
             continue
         done.append(path)
         if check:

@@ -289,7 +289,9 @@ def test_bundle_config():
     paths = {e["path"]: e for e in entries}
     assert "/srv/nextcloud/spaces/c/config" not in paths
     uid = nuagerie_names.space_names("a")["unix_uid"]
-    for sub in ("config", "data", "tmp", "sessions"):   # the space's own user only (issue 18)
+    assert (paths["/srv/nextcloud/spaces/a/config"]["mode"], paths["/srv/nextcloud/spaces/a/config"]["owner"],
+            paths["/srv/nextcloud/spaces/a/config"]["group"]) == ("0710", uid, "www-data")   # nginx: stat only
+    for sub in ("data", "tmp", "sessions"):   # the space's own user only (issue 18)
         assert (paths[f"/srv/nextcloud/spaces/a/{sub}"]["mode"], paths[f"/srv/nextcloud/spaces/a/{sub}"]["owner"],
                 paths[f"/srv/nextcloud/spaces/a/{sub}"]["group"]) == ("0700", uid, uid)
     assert paths["/srv/nextcloud/spaces/a"]["owner"] == "root"
