@@ -211,7 +211,12 @@ def plan(accounts: dict, users: list, shared_group: str, uid_min: int, uid_count
     users_touched = set(current) | set(managed_lines)
 
     def rebuild(lines: list, touched: set, render: Callable[[str], str]) -> list:
-        return [line for line in lines if _name(line) not in touched] + [render(n) for n in order]
+        wanted_lines = [render(n) for n in order]
+        # Already right, wherever they sit (a package may append its system user after ours):
+        # keep the file as it is.
+        if [line for line in lines if _name(line) in touched] == wanted_lines:
+            return list(lines)
+        return [line for line in lines if _name(line) not in touched] + wanted_lines
 
     new_passwd = rebuild(passwd, users_touched, managed_lines.__getitem__)
     shadow = {_name(line): line for line in accounts["shadow"]}

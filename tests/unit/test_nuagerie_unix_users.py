@@ -95,3 +95,12 @@ def test_give_back_walks_only_wrongly_owned_dirs(tmp_path):
         assert (os.lstat(path).st_uid, os.lstat(path).st_gid) == (4242, 4242), path
     assert os.lstat(space / "link").st_uid == 4242 and os.stat("/etc/passwd").st_uid == 0   # lchown
     assert uu.give_back([{"path": str(space), "uid": 4242}], check=False) == []
+
+
+def test_a_system_user_added_after_ours_changes_nothing():
+    users = [user("a", LOW)]
+    accounts = run(BASE, users)["accounts"]
+    later = {kind: lines + ([f"redis:x:101:103::/var/lib/redis:/usr/sbin/nologin"] if kind == "passwd" else [])
+             for kind, lines in accounts.items()}
+    again = run(later, users)
+    assert again["accounts"] == later and not (again["added"] or again["changed_users"])
