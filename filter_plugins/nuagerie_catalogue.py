@@ -1282,9 +1282,11 @@ def _resolve_all(documents: Iterable[Mapping], farm: Mapping,
                 continue  # same value as database, by design
             owners = name_owner.setdefault(system, {})
             if name in owners:
+                fix = ("choose another slug for the newer of the two spaces (two slugs hash to "
+                       "one Unix UID; an existing space's UID never changes)"
+                       if system == "unix_uid" else "choose another slug (hash collision)")
                 errors.append(CatalogueError(file, "slug", f"derived {system} {name!r} collides "
-                                             f"with {owners[name]}", "choose another slug (hash "
-                                             "collision)"))
+                                             f"with {owners[name]}", fix))
                 rejected.add(file)
             else:
                 owners[name] = file

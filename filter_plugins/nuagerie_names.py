@@ -46,10 +46,20 @@ _ACCESS_KEY = (20, "nc-", "-", "--", 10)
 # Syslog: RFC 5424 APP-NAME is at most 48 printable ASCII characters.
 _SYSLOG = (48, "nc-", "-", "--", 13)
 _SYSLOG_AUDIT = (48, "ncaudit-", "-", "--", 13)
+# Unix user names: at most 32 chars (useradd, utmp), [a-z][-a-z0-9]* (Debian's NAME_REGEX).
+_UNIX_USER = (32, "nc-", "-", "--", 10)
 # Longest slug whose readable name fits, per system (space_names spells the readable forms out:
 # tests/unit/test_nuagerie_catalogue.py checks they equal _bounded's for every slug length).
 _FITS = {spec: spec[0] - len(spec[1]) for spec in (_PG, _BUCKET, _ACCESS_KEY, _SYSLOG,
-                                                    _SYSLOG_AUDIT)}
+                                                    _SYSLOG_AUDIT, _UNIX_USER)}
+
+#: Reserved range of the spaces' Unix UIDs (and GIDs: each user has its own group, same number):
+#: [UNIX_UID_MIN, UNIX_UID_MIN + UNIX_UID_COUNT) = 0x40000000..0x6fffffff. Above every range a
+#: Debian host allocates (login.defs: up to 60000; systemd's dynamic users 61184..65519) and
+#: below 2^31 (signed 32-bit UIDs in old tools) and systemd's "foreign" range; it overlaps only
+#: the UID ranges systemd-nspawn gives containers, which frontends do not run.
+UNIX_UID_MIN = 0x40000000
+UNIX_UID_COUNT = 0x30000000
 
 
 def slug_problems(slug: object) -> list[tuple[str, str]]:
@@ -270,6 +280,39 @@ def fpm_pool(slug: str) -> str:
     return "nc-" + _require_slug(slug)
 
 
+def unix_user(slug: str) -> str:
+    """Unix user (and its own group) of a space on every frontend: ``nc-<slug>``, hashed form
+    ``nc-<start>--<hash>`` beyond 32 characters. Its php-fpm pool, occ and background jobs run
+    as this user, which owns the space's config, data, tmp and sessions dirs.
+
+    :param slug: a valid slug.
+    :returns: a user name of at most 32 chars matching ``[a-z][-a-z0-9]*``.
+    :raises AnsibleFilterError: if the slug is invalid.
+    """
+    return _bounded(_require_slug(slug), _UNIX_USER)
+
+
+def _unix_uid(slug: str) -> int:
+    digest = hashlib.sha256(b"nuagerie-unix-uid:" + slug.encode("ascii")).digest()
+    return UNIX_UID_MIN + int.from_bytes(digest[:8], "big") % UNIX_UID_COUNT
+
+
+def unix_uid(slug: str) -> int:
+    """UID (and GID) of a space's Unix user: a function of the slug alone, in the reserved range
+    (:data:`UNIX_UID_MIN`, :data:`UNIX_UID_COUNT`), so every frontend, and a rebuilt one, gives
+    a space the same number without any allocation state.
+
+    Two slugs may hash to one UID (about 6 % for a farm of 10,000 spaces, birthday bound over
+    805 million numbers): the catalogue validation refuses the second space before any change,
+    naming both files (``names.unix_uid`` is checked for uniqueness like every derived name).
+
+    :param slug: a valid slug.
+    :returns: the UID.
+    :raises AnsibleFilterError: if the slug is invalid.
+    """
+    return _unix_uid(_require_slug(slug))
+
+
 def config_dir(slug: str, spaces_root: str = DEFAULT_SPACES_ROOT) -> str:
     """Nextcloud config directory of a space: ``<spaces_root>/<slug>/config``.
 
@@ -323,7 +366,7 @@ def space_domain(slug: str, farm_domain: str) -> str:
 #: Record keys of :func:`space_names`, in the order of docs/space-record.md.
 NAME_KEYS = ("database", "db_role", "bucket", "s3_access_key", "redis_user", "redis_prefix",
              "syslog_tag", "syslog_tag_audit", "fpm_pool", "config_dir", "timer",
-             "office_alias_group")
+             "office_alias_group", "unix_user", "unix_uid")
 
 
 def space_names(slug: str, spaces_root: str = DEFAULT_SPACES_ROOT) -> dict[str, str]:
@@ -359,6 +402,9 @@ def space_names(slug: str, spaces_root: str = DEFAULT_SPACES_ROOT) -> dict[str, 
         "config_dir": f"{spaces_root.rstrip('/')}/{slug}/config",
         "timer": "nc-cron@" + slug,
         "office_alias_group": plain,
+        "unix_user": plain if size <= _FITS[_UNIX_USER] else _bounded(slug, _UNIX_USER, digest),
+        # A string like every name (the record's names are strings); int() where a number is due.
+        "unix_uid": str(_unix_uid(slug)),
     }
 
 
@@ -374,4 +420,6 @@ class FilterModule:
             "nuagerie_space_names": space_names,
             "nuagerie_space_domain": space_domain,
             "nuagerie_slug_problems": slug_problems,
+            "nuagerie_space_unix_user": unix_user,
+            "nuagerie_space_unix_uid": unix_uid,
         }

@@ -41,6 +41,7 @@ def _sibling(name: str):
 
 _php = _sibling("nuagerie_php")
 _secrets = _sibling("nuagerie_secrets")
+_names = _sibling("nuagerie_names")
 
 #: Keys of Nextcloud's ``config/config.sample.php`` (checked against 33.x) that the project may
 #: render. Anything else is refused at render time (a typo would be silently ignored).
@@ -88,8 +89,9 @@ SETTINGS_KEYS = {
     "spaces_root": "parent of <root>/<slug>/{config,data,tmp,sessions,release}",
     "releases_dir": "parent of <releases_dir>/<version>/ (one read-only code tree each)",
     "farm_config_file": "path of the farm-wide config file every space links to",
-    "web_user": "Unix user of php-fpm pools, occ and background jobs",
-    "web_group": "its group (nginx talks to the pools as this group)",
+    "web_user": "nginx's Unix user: owner of every pool's socket (the pools, occ and jobs run as "
+                "each space's own user, names.unix_user / names.unix_uid)",
+    "web_group": "nginx's group: group of every pool's socket (mode 0660), nothing else of a space",
     "db": "{host, port, ssl_mode, ssl_rootcert}: the PostgreSQL primary",
     "redis": "{host, port, tls, cafile}",
     "s3": "{hostname, port, use_ssl, region}",
@@ -400,15 +402,18 @@ def fpm_pool(space: Mapping, settings: Mapping) -> str:
     if settings.get("tls_ca"):
         basedir.append(settings["tls_ca"])
     basedir.extend(pool.get("extra_open_basedir") or [])
-    user, group = _need(settings, "web_user"), _need(settings, "web_group")
+    web_user, web_group = _need(settings, "web_user"), _need(settings, "web_group")
+    # The space's own user and group (initgroups adds the farm group that reads the farm file);
+    # the socket belongs to nginx's user and group, so nginx, and no other pool, reaches it.
+    user = space["names"]["unix_user"]
     lines = [
         "; Managed by Ansible (php_fpm role): pool of space " + space["slug"],
         f"[{name}]",
         f"user = {user}",
-        f"group = {group}",
+        f"group = {user}",
         f"listen = {pool.get('socket_dir', '/run/php')}/{name}.sock",
-        f"listen.owner = {user}",
-        f"listen.group = {group}",
+        f"listen.owner = {web_user}",
+        f"listen.group = {web_group}",
         "listen.mode = 0660",
         "pm = ondemand",
         f"pm.max_children = {int(pool.get('max_children', 8))}",
@@ -427,8 +432,10 @@ def fpm_pool(space: Mapping, settings: Mapping) -> str:
         f"php_admin_value[post_max_size] = {pool.get('upload_max_size', '512M')}",
         "php_admin_value[output_buffering] = 0",
         "php_admin_flag[expose_php] = off",
-        "",
     ]
+    if pool.get("disable_functions"):
+        lines.append(f"php_admin_value[disable_functions] = {','.join(pool['disable_functions'])}")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -500,12 +507,12 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
 
     Kinds:
 
-    * ``config``: per space (not absent): ``<root>/<slug>/`` (0755 root), ``config/`` (1770
-      root:web: Nextcloud may create its ``config.php`` but cannot replace our files, sticky),
-      ``data``, ``tmp``, ``sessions`` (0750 web), ``release`` → ``<releases_dir>/<version>``,
-      ``config/00-farm.config.php`` → the farm file, ``config/50-space.config.php`` (0640
-      root:web), ``data/.ncdata``; an ``absent`` space's whole ``<root>/<slug>/`` is removed
-      (its data dir holds no user data: files live in the bucket);
+    * ``config``: per space (not absent): ``<root>/<slug>/`` (0755 root), ``config/`` (0710
+      the space's own user: ``names.unix_uid``, as a number, and nginx's group, which may only
+      stat ``config.php``), ``data``, ``tmp``, ``sessions`` (0700 the space's user), ``release`` → ``<releases_dir>/<version>``, ``config/00-farm.config.php`` → the
+      farm file, ``config/50-space.config.php`` (0640 root:<the space's group>: readable by its
+      pool only, never rewritten by Nextcloud), ``data/.ncdata``; an ``absent`` space's whole
+      ``<root>/<slug>/`` is removed (its data dir holds no user data: files live in the bucket);
     * ``pools``: ``<slug>.conf`` per served space (root of the entries: php-fpm's pool dir);
     * ``nginx``: one ``spaces.map``;
     * ``timers``: ``nc-cron@<slug>.timer`` links (into ``timers.target.wants``) for the active
@@ -525,7 +532,6 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
     if not isinstance(spaces, (list, tuple)):
         raise AnsibleFilterError(f"web_bundle expects a list of space records, got "
                                  f"{type(spaces).__name__}")
-    user, group = _need(settings, "web_user"), _need(settings, "web_group")
     entries: list = []
     if kind == "config":
         farm_file = _need_abs(settings, "farm_config_file")
@@ -534,19 +540,24 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
             if space.get("state") == "absent":
                 entries.append(_absent(paths["root"]))
                 continue
+            # The space's own user (numeric: no lookup per space, works in check mode). occ
+            # runs as the owner of config.php (upstream console.php), i.e. as this user.
+            uid = space["names"]["unix_uid"]
             entries += [
                 _dir(paths["root"], "0755", "root", "root"),
-                _dir(paths["config"], "1770", "root", group),
-                _dir(paths["data"], "0750", user, group),
-                _dir(paths["tmp"], "0750", user, group),
-                _dir(paths["sessions"], "0750", user, group),
+                # 0710 to nginx's group: nginx may only stat config.php (its "installed yet?"
+                # check), never list the dir nor read a file; other spaces cannot even traverse.
+                _dir(paths["config"], "0710", uid, _need(settings, "web_group")),
+                _dir(paths["data"], "0700", uid, uid),
+                _dir(paths["tmp"], "0700", uid, uid),
+                _dir(paths["sessions"], "0700", uid, uid),
                 # Nextcloud (32+) refuses to serve a data dir without it (checkDataDirectoryValidity);
                 # only the host that ran the installer would have it otherwise. Setup's content.
-                _file(f"{paths['data']}/.ncdata", NCDATA, "0640", user, group),
+                _file(f"{paths['data']}/.ncdata", NCDATA, "0640", uid, uid),
                 _link(paths["release_link"], paths["release"]),
                 _link(f"{paths['config']}/00-farm.config.php", farm_file),
                 _file(f"{paths['config']}/50-space.config.php",
-                      space_config_php(space, settings, master_key), "0640", "root", group),
+                      space_config_php(space, settings, master_key), "0640", "root", uid),
             ]
     elif kind == "pools":
         entries = [_file(f"{space['names']['fpm_pool']}.conf", fpm_pool(space, settings), "0644",
@@ -567,6 +578,25 @@ def web_bundle(spaces: object, kind: str, settings: Mapping, master_key: str = "
     return entries
 
 
+def unix_users(spaces: object, settings: Mapping) -> dict:
+    """The spaces' Unix users on a frontend (input of the ``nuagerie_unix_users`` module).
+
+    Every space that is not absent gets ``names.unix_user`` with UID = GID ``names.unix_uid``
+    and home ``<spaces_root>/<slug>`` (never created for it: the dir is root's, 0755).
+
+    :param spaces: space records (the whole catalogue: a selection would remove the others).
+    :param settings: the web settings (``spaces_root``).
+    :returns: ``{users: [{name, uid, home}], uid_min, uid_count}``.
+    """
+    if not isinstance(spaces, (list, tuple)):
+        raise AnsibleFilterError(f"unix_users expects a list of space records, got {type(spaces).__name__}")
+    root = _need_abs(settings, "spaces_root")
+    users = [{"name": space["names"]["unix_user"], "uid": int(space["names"]["unix_uid"]),
+              "home": f"{root}/{space['slug']}"}
+             for space in spaces if space.get("state") != "absent"]
+    return {"users": users, "uid_min": _names.UNIX_UID_MIN, "uid_count": _names.UNIX_UID_COUNT}
+
+
 class FilterModule:
     """Web-tier filters of Nuagerie."""
 
@@ -585,4 +615,5 @@ class FilterModule:
             "nuagerie_nextcloud_cron_host": cron_host,
             "nuagerie_nextcloud_maintenance_hour": maintenance_window_start,
             "nuagerie_web_bundle": web_bundle,
+            "nuagerie_nextcloud_unix_users": unix_users,
         }

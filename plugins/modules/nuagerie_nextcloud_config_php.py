@@ -39,13 +39,16 @@ options:
     type: dict
     default: {}
   owner:
-    description: Owner of written files (Nextcloud's web user, it rewrites them).
+    description:
+      - Owner of written files. "" = the owner of the space's config dir, i.e. the space's own
+        Unix user (occ and Nextcloud run as it and rewrite the file; upstream's occ refuses any
+        other user than the owner of config.php).
     type: str
-    default: www-data
+    default: ""
   group:
-    description: Group of written files.
+    description: Group of written files ("" = the config dir's group, the space's own group).
     type: str
-    default: www-data
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -127,12 +130,14 @@ def sync(params: dict, check: bool) -> dict:
     root = params["root"]
     result = {"hashes": {}, "contents": {}, "stale": [], "written": []}
     if params["write"]:
-        uid, gid = pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
         for slug, encoded in sorted(params["write"].items()):
             path = config_path(root, slug)
             data = base64.b64decode(encoded)
             if not os.path.isdir(os.path.dirname(path)):
                 raise OSError(f"{os.path.dirname(path)} does not exist: converge the web tier first")
+            dir_stat = os.stat(os.path.dirname(path))
+            uid = pwd.getpwnam(params["owner"]).pw_uid if params["owner"] else dir_stat.st_uid
+            gid = grp.getgrnam(params["group"]).gr_gid if params["group"] else dir_stat.st_gid
             try:
                 with open(path, "rb") as handle:
                     if handle.read() == data:
@@ -168,8 +173,8 @@ def main() -> None:
             "expected": {"type": "dict", "default": {}},
             "read": {"type": "list", "elements": "str", "default": []},
             "write": {"type": "dict", "default": {}, "no_log": True},
-            "owner": {"type": "str", "default": "www-data"},
-            "group": {"type": "str", "default": "www-data"},
+            "owner": {"type": "str", "default": ""},
+            "group": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )

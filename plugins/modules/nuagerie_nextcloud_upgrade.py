@@ -95,10 +95,6 @@ options:
     description: CA the smoke check trusts (the farm CA).
     type: path
     default: /usr/local/share/ca-certificates/nuagerie-farm-ca.crt
-  web_user:
-    description: Unix user of the web tier (background jobs run between two majors).
-    type: str
-    default: www-data
 attributes:
   check_mode:
     support: full
@@ -385,11 +381,14 @@ class Upgrade:
             return "done", "would prepare"
         if int(space.get("step", 1)) > 1:
             # Background migrations of the previous major before the next one (upstream asks
-            # for cron runs between majors).
+            # for cron runs between majors), as the space's own user: the owner of its config
+            # dir and config.php (upstream cron.php refuses any other).
+            config_dir = os.path.join(self.p["spaces_root"], slug, "config")
+            owner = os.stat(config_dir)
             self.run(space, "background jobs", [
-                "setpriv", f"--reuid={self.p['web_user']}", f"--regid={self.p['web_user']}", "--init-groups",
+                "setpriv", f"--reuid={owner.st_uid}", f"--regid={owner.st_gid}", "--init-groups",
                 "env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp",
-                f"NEXTCLOUD_CONFIG_DIR={os.path.join(self.p['spaces_root'], slug, 'config')}/",
+                f"NEXTCLOUD_CONFIG_DIR={config_dir}/",
                 "/usr/bin/php", "-d", "apc.enable_cli=1", "-f",
                 os.path.join(self.p["spaces_root"], slug, "release", "cron.php")])
         listing = parse_json(self.occ(space, "apps", "config:list", "--output=json"))
@@ -556,7 +555,6 @@ def main() -> None:
             "db_ssl_mode": {"type": "str", "default": ""},
             "db_ssl_rootcert": {"type": "str", "default": ""},
             "ca_file": {"type": "path", "default": "/usr/local/share/ca-certificates/nuagerie-farm-ca.crt"},
-            "web_user": {"type": "str", "default": "www-data"},
         },
         supports_check_mode=True,
     )

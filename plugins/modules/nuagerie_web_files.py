@@ -178,12 +178,18 @@ class Converger:
     def path(self, entry_path: str) -> str:
         return entry_path if entry_path.startswith("/") else os.path.join(self.root, entry_path)
 
-    def uid(self, name: str) -> int:
+    # An owner or group is a name, or a number (the spaces' own users: numbers need no lookup,
+    # which would scan /etc/passwd once per space, and work in check mode before they exist).
+    def uid(self, name: str | int) -> int:
+        if isinstance(name, int) or name.isdigit():
+            return int(name)
         if name not in self._uids:
             self._uids[name] = pwd.getpwnam(name).pw_uid
         return self._uids[name]
 
-    def gid(self, name: str) -> int:
+    def gid(self, name: str | int) -> int:
+        if isinstance(name, int) or name.isdigit():
+            return int(name)
         if name not in self._gids:
             self._gids[name] = grp.getgrnam(name).gr_gid
         return self._gids[name]

@@ -220,6 +220,17 @@ def test_contract_entries_name_their_upstream_source():
     assert not set(CONTRACT["config"]["system"]) & (set(owned["identity"]) | set(owned["state"]))
 
 
+def test_the_process_owner_rule_is_the_standins():
+    rule = CONTRACT["process_owner"]
+    assert rule["upstream"] and rule["checked"] in ("source", "recalled") and rule["exit_code"] == 1
+    tree = ROOT / "lab/nextcloud-standin/nextcloud"
+    for entry in ("occ", "cron.php"):
+        text = (tree / entry).read_text()
+        assert rule["message"] in text and "fileowner(" in text and "posix_getuid()" in text, entry
+        assert "is_file(" not in text, entry   # strict: no "only when config.php exists"
+    assert "@touch(" in (tree / "lib/base.php").read_text()
+
+
 def test_the_apps_of_the_contract_are_in_the_standin_release():
     standin = ROOT / "lab/nextcloud-standin"
     shipped = sorted(p.name for p in (standin / "nextcloud/apps").iterdir())

@@ -292,7 +292,24 @@ def test_install_refuses_without_nextclouds_php_modules_or_database(tmp_path):
                  "--database-port=1", "--admin-user=admin", "--admin-pass=x",
                  f"--data-dir={tmp_path / 'data'}")
     assert result.returncode == 1
-    assert not (tmp_path / "config.php").exists()
+    # Upstream lib/base.php creates an empty config.php (as the caller) before anything else.
+    assert (tmp_path / "config.php").read_text() == ""
+
+
+def test_occ_and_cron_refuse_anyone_but_the_owner_of_config_php(tmp_path):
+    """Upstream console.php and cron.php: posix_getuid() must be fileowner(config.php)."""
+    installed(tmp_path)
+    assert occ(tmp_path, "status", "--output=json").returncode == 0   # positive control: owner
+    if os.geteuid() != 0:
+        pytest.skip("changing the owner of config.php needs root")
+    os.chown(tmp_path / "config.php", 4242, 4242)
+    for result in (occ(tmp_path, "status", "--output=json"),
+                   subprocess.run([PHP, str(TREE / "cron.php")], capture_output=True, text=True,
+                                  env={"PATH": os.environ["PATH"], "NEXTCLOUD_CONFIG_DIR": str(tmp_path)},
+                                  timeout=30, check=False)):
+        assert result.returncode == 1
+        assert "Console has to be executed with the user that owns the file config/config.php" in result.stdout
+        assert "Owner id of config.php: 4242" in result.stdout
 
 
 # ------------------------------------------------------------------ pure parts

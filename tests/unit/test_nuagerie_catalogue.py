@@ -150,6 +150,17 @@ def test_derived_name_collision_is_reported():
     assert "derived bucket 'same' collides with s/asso-b.yml" in str(errors[0])
 
 
+def test_unix_uid_collision_is_refused_naming_both_files_and_the_fix():
+    real = catalogue._names.space_names
+    with mock.patch.object(catalogue._names, "space_names",
+                           side_effect=lambda slug, root: {**real(slug, root), "unix_uid": "1073741824"}):
+        records, errors = resolve(doc(GOOD), doc(GOOD.replace("asso-velo", "asso-b"), "s/asso-b.yml"))
+    assert [(error.file, error.field) for error in errors] == [("spaces/asso-velo.yml", "slug")]
+    assert "derived unix_uid '1073741824' collides with s/asso-b.yml" in str(errors[0])
+    assert "choose another slug for the newer of the two spaces" in str(errors[0])
+    assert [record["slug"] for record in records] == ["asso-b"]
+
+
 def test_format_errors_lists_everything():
     _, errors = resolve(doc("slug: X\n", "s/x.yml"), doc("", "s/y.yml"))
     message = catalogue.format_errors(errors, "inventories/lab/spaces")

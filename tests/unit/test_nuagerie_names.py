@@ -1,5 +1,6 @@
 """Unit tests of filter_plugins/nuagerie_names.py: slug rules and derived names."""
 
+import hashlib
 import itertools
 import random
 import re
@@ -108,6 +109,8 @@ def test_readable_names():
         "config_dir": "/srv/nextcloud/spaces/asso-velo/config",
         "timer": "nc-cron@asso-velo",
         "office_alias_group": "nc-asso-velo",
+        "unix_user": "nc-asso-velo",
+        "unix_uid": str(names.unix_uid("asso-velo")),
     }
     assert tuple(names.space_names("a")) == names.NAME_KEYS
 
@@ -126,6 +129,8 @@ def test_single_functions_match_space_names():
         assert record["config_dir"] == names.config_dir(slug, "/data") == f"/data/{slug}/config"
         assert record["timer"] == names.timer_name(slug)
         assert record["office_alias_group"] == names.office_alias_group(slug)
+        assert record["unix_user"] == names.unix_user(slug)
+        assert record["unix_uid"] == str(names.unix_uid(slug))
 
 
 def test_hashed_form_beyond_limits():
@@ -242,3 +247,42 @@ def test_filters_registration():
     assert filters["nuagerie_space_names"] is names.space_names
     assert filters["nuagerie_space_domain"] is names.space_domain
     assert filters["nuagerie_slug_problems"] is names.slug_problems
+
+
+# ------------------------------------------------------------------ Unix users (issue 18)
+
+def test_unix_user_readable_up_to_32_chars_then_hashed():
+    assert names.unix_user("asso-velo") == "nc-asso-velo"
+    assert names.unix_user("a" * 29) == "nc-" + "a" * 29            # 32 chars: still readable
+    hashed = names.unix_user("a" * 30)
+    assert len(hashed) == 32 and hashed.startswith("nc-" + "a" * 17 + "--")
+    for slug in ["a", "a" * 29, "a" * 30, "a" * 63, "0club", "x-" * 20 + "y"]:
+        user = names.unix_user(slug)
+        assert len(user) <= 32 and re.fullmatch(r"[a-z][-a-z0-9]*", user), user
+
+
+def test_unix_user_injective_across_readable_and_hashed_forms():
+    # A 29-char slug that looks like a hashed name cannot exist (slugs never contain "--").
+    slugs = ["a" * n for n in range(1, 64)] + [f"{'b' * 25}-{i}" for i in range(200)]
+    users = [names.unix_user(slug) for slug in slugs]
+    assert len(set(users)) == len(users)
+
+
+def test_unix_uid_is_a_pure_function_of_the_slug_in_the_reserved_range():
+    uid = names.unix_uid("asso-velo")
+    assert uid == names.unix_uid("asso-velo")                       # every frontend, every rebuild
+    # Pinned: a change of the function would move every space's files to new owners.
+    assert uid == names.UNIX_UID_MIN + int.from_bytes(
+        hashlib.sha256(b"nuagerie-unix-uid:asso-velo").digest()[:8], "big") % names.UNIX_UID_COUNT
+    lowest, highest = names.UNIX_UID_MIN, names.UNIX_UID_MIN + names.UNIX_UID_COUNT - 1
+    assert lowest > 65535 and highest < 2 ** 31 - 1
+    uids = [names.unix_uid(f"space-{i}") for i in range(10000)]
+    assert all(lowest <= u <= highest for u in uids)
+    assert len(set(uids)) > 9990   # spread: a collision is rare (and refused by the catalogue)
+
+
+def test_unix_uid_refuses_an_invalid_slug():
+    with pytest.raises(AnsibleFilterError):
+        names.unix_uid("Bad_Slug")
+    with pytest.raises(AnsibleFilterError):
+        names.unix_user("-x")

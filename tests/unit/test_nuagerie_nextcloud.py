@@ -2,9 +2,13 @@
 identity derivation added to nuagerie_secrets.py."""
 
 import collections
+import os
 import re
 import subprocess
 import shutil
+from pathlib import Path
+
+import yaml
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -12,6 +16,8 @@ from ansible.errors import AnsibleFilterError
 import nuagerie_nextcloud as nc
 import nuagerie_names
 import nuagerie_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
 
 KEY = "unit-test-master-key-not-a-secret-0123456789"
 
@@ -247,6 +253,19 @@ def test_pool():
     assert not any("spaces/" in p and "asso-velo" not in p for p in basedir)
     assert "/srv/nextcloud/releases/" in basedir and "/etc/nuagerie/tls/ca.crt" in basedir
     assert "php_admin_value[session.save_path] = /srv/nextcloud/spaces/asso-velo/sessions" in text
+    # Issue 18: the pool runs as the space's own user and group; its socket is nginx's only.
+    assert "user = nc-asso-velo\ngroup = nc-asso-velo\n" in text
+    assert "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\n" in text
+    assert "disable_functions" not in text
+    hardened = nc.fpm_pool(space("asso-velo"), {**SETTINGS, "pool": {
+        **SETTINGS["pool"], "disable_functions": ["pcntl_exec", "posix_kill"]}})
+    assert "php_admin_value[disable_functions] = pcntl_exec,posix_kill\n" in hardened
+
+
+def test_pools_of_two_spaces_never_share_a_user():
+    a, b = (nc.fpm_pool(space(slug), SETTINGS) for slug in ("a", "b"))
+    user = re.compile(r"^user = (.*)$", re.M)
+    assert user.search(a).group(1) == "nc-a" != user.search(b).group(1) == "nc-b"
 
 
 def test_nginx_map():
@@ -269,7 +288,16 @@ def test_bundle_config():
                             SETTINGS, KEY)
     paths = {e["path"]: e for e in entries}
     assert "/srv/nextcloud/spaces/c/config" not in paths
-    assert paths["/srv/nextcloud/spaces/a/config"]["mode"] == "1770"
+    uid = nuagerie_names.space_names("a")["unix_uid"]
+    assert (paths["/srv/nextcloud/spaces/a/config"]["mode"], paths["/srv/nextcloud/spaces/a/config"]["owner"],
+            paths["/srv/nextcloud/spaces/a/config"]["group"]) == ("0710", uid, "www-data")   # nginx: stat only
+    for sub in ("data", "tmp", "sessions"):   # the space's own user only (issue 18)
+        assert (paths[f"/srv/nextcloud/spaces/a/{sub}"]["mode"], paths[f"/srv/nextcloud/spaces/a/{sub}"]["owner"],
+                paths[f"/srv/nextcloud/spaces/a/{sub}"]["group"]) == ("0700", uid, uid)
+    assert paths["/srv/nextcloud/spaces/a"]["owner"] == "root"
+    assert paths["/srv/nextcloud/spaces/b/config"]["owner"] == nuagerie_names.space_names("b")["unix_uid"] != uid
+    assert (paths["/srv/nextcloud/spaces/a/config/50-space.config.php"]["owner"],
+            paths["/srv/nextcloud/spaces/a/config/50-space.config.php"]["group"]) == ("root", uid)
     assert paths["/srv/nextcloud/spaces/a/release"]["src"] == "/srv/nextcloud/releases/33.0.8"
     assert paths["/srv/nextcloud/spaces/b/config/00-farm.config.php"]["src"] == SETTINGS["farm_config_file"]
     assert paths["/srv/nextcloud/spaces/a/config/50-space.config.php"]["mode"] == "0640"
@@ -359,3 +387,52 @@ def test_imaginary_url_stable_and_order_independent():
 def test_imaginary_settings_refused(bad, match):
     with pytest.raises(AnsibleFilterError, match=match):
         nc.farm_config(dict(SETTINGS, imaginary=dict(IMAGINARY, **bad)))
+
+
+# ---------------------------------------------------------------- Unix users (issue 18)
+
+def test_unix_users_of_every_space_not_absent():
+    spaces = [space("a"), space("b", "disabled"), space("c", "absent")]
+    result = nc.unix_users(spaces, SETTINGS)
+    assert [u["name"] for u in result["users"]] == ["nc-a", "nc-b"]
+    assert result["users"][0] == {"name": "nc-a", "uid": int(space("a")["names"]["unix_uid"]),
+                                  "home": "/srv/nextcloud/spaces/a"}
+    assert (result["uid_min"], result["uid_count"]) == (nuagerie_names.UNIX_UID_MIN, nuagerie_names.UNIX_UID_COUNT)
+    with pytest.raises(AnsibleFilterError):
+        nc.unix_users({"slug": "a"}, SETTINGS)
+
+
+def test_the_wrappers_range_is_the_names_range():
+    role_vars = yaml.safe_load((ROOT / "roles/nextcloud/vars/main.yml").read_text())
+    assert role_vars["__nextcloud_uid_min"] == nuagerie_names.UNIX_UID_MIN
+    assert role_vars["__nextcloud_uid_count"] == nuagerie_names.UNIX_UID_COUNT
+
+
+@pytest.mark.parametrize("template", ["occ.j2", "cron.j2"])
+def test_the_wrappers_never_run_php_as_an_owner_outside_the_spaces_range(tmp_path, template):
+    """The occ and cron wrappers drop root to the owner of the space's config dir; root (a farm
+    not migrated yet, a mistake) or any account outside the range is refused, nothing runs."""
+    import jinja2
+    import shlex
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    role_vars = yaml.safe_load((ROOT / "roles/nextcloud/vars/main.yml").read_text())
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["comment"] = lambda text: "# " + text
+    env.filters["quote"] = shlex.quote
+    text = env.from_string((ROOT / "roles/nextcloud/templates/usr/local/bin" / template).read_text()).render(
+        ansible_managed="test", nextcloud_occ_command="nuagerie-occ", nextcloud_spaces_root=str(tmp_path),
+        __nextcloud_uid_min=role_vars["__nextcloud_uid_min"], __nextcloud_uid_count=role_vars["__nextcloud_uid_count"])
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(text)
+    (tmp_path / "a" / "release").mkdir(parents=True)
+    (tmp_path / "a" / "config").mkdir()
+    for entry in ("occ", "cron.php"):
+        (tmp_path / "a" / "release" / entry).write_text("<?php echo 'RAN';\n")
+    for owner in (0, 4242, nuagerie_names.UNIX_UID_MIN + nuagerie_names.UNIX_UID_COUNT):
+        os.chown(tmp_path / "a" / "config", owner, owner)
+        result = subprocess.run(["bash", str(wrapper), "a", "status"], capture_output=True, text=True, check=False)
+        assert result.returncode == 77 and "RAN" not in result.stdout, (owner, result.stderr)
+        assert f"owned by UID {owner}, not by the space's user" in result.stderr
+    assert subprocess.run(["bash", str(wrapper), "Bad_Slug"], capture_output=True, check=False).returncode == 64
+    assert subprocess.run(["bash", str(wrapper), "nope"], capture_output=True, check=False).returncode == 66

@@ -65,7 +65,7 @@ def farm(tmp_path):
     params = {"occ": str(occ), "spaces_root": str(spaces), "releases_dir": str(releases),
               "pinned_apps_dir": "apps-pinned", "state_dir": str(tmp_path / "stamps"),
               "dump_dir": str(tmp_path / "dumps"), "parallelism": 2, "timeout": 30, "retry_failed": False,
-              "db_ssl_mode": "", "db_ssl_rootcert": "", "ca_file": "/ca.crt", "web_user": "www-data", "chains": {}}
+              "db_ssl_mode": "", "db_ssl_rootcert": "", "ca_file": "/ca.crt", "chains": {}}
     return {"params": params, "state": state, "spaces": spaces, "releases": releases}
 
 

@@ -32,11 +32,12 @@ try {
 		http_response_code(403);
 		exit;
 	}
-	$configFile = Server::$configDir . 'config.php';
-	if (is_file($configFile) && posix_getuid() !== fileowner($configFile)) {
+	// Upstream cron.php: strict comparison, so a missing config.php (no owner) refuses too.
+	$configUser = @fileowner(Server::$configDir . 'config.php');
+	if (posix_getuid() !== $configUser) {
 		echo "Console has to be executed with the user that owns the file config/config.php\n";
 		echo 'Current user id: ' . posix_getuid() . "\n";
-		echo 'Owner id of config.php: ' . fileowner($configFile) . "\n";
+		echo 'Owner id of config.php: ' . $configUser . "\n";
 		exit(1);
 	}
 	if (!Server::installed()) {

@@ -22,3 +22,10 @@ spl_autoload_register(static function (string $class): void {
 require_once __DIR__ . '/private/Standin/Config.php';
 
 \Standin\Server::boot(dirname(__DIR__));
+
+// Upstream lib/base.php OC::checkConfig() (run by init() for every entry point, occ and cron.php
+// included): create config.php if it does not exist yet, as the current user; a user who cannot
+// write the config dir leaves it missing, and the owner checks below then refuse it.
+if (!file_exists(\Standin\Server::$configDir . 'config.php')) {
+	@touch(\Standin\Server::$configDir . 'config.php');
+}
