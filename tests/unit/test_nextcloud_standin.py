@@ -208,6 +208,29 @@ def test_upgrade_turns_maintenance_on_first_and_keeps_it_on_when_a_check_fails(t
     assert "Turned on maintenance mode" not in occ(tmp_path, "upgrade").stdout
 
 
+def test_upgrade_logs_its_steps_at_debug_level_then_restores_the_level(tmp_path):
+    # Updater::upgrade(): loglevel read, set to debug for the run (logAllEvents() logs each step
+    # at info), set back at the end even after a failure; setDebugLogLevel is logged before the
+    # change, so it is dropped at warning. The farm's log test relies on these lines.
+    log = tmp_path / "nextcloud.log"
+    installed(tmp_path, version="31.0.9.0", loglevel=2, log_type="file", logfile=str(log))
+    assert occ(tmp_path, "upgrade").returncode == 5
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    updater = [(e["level"], e["message"]) for e in entries if e["app"] == "updater"]
+    assert updater == [
+        (1, "\\OC\\Updater::maintenanceEnabled: Turned on maintenance mode"),
+        (3, "\\OC\\Updater::failure: Exception: Updates between multiple major versions and downgrades are unsupported."),
+        (3, "\\OC\\Updater::updateEnd: Update failed"),
+        (1, "\\OC\\Updater::maintenanceActive: Maintenance mode is kept active"),
+        (1, "\\OC\\Updater::resetLogLevel: Reset log level to Warning(2)"),
+    ]
+    config = json.loads(subprocess.run([PHP, "-r", f"include '{tmp_path}/config.php'; echo json_encode($CONFIG);"],
+                                       capture_output=True, text=True, check=True, timeout=30).stdout)
+    assert config["loglevel"] == 2 and config["maintenance"] is True   # written back, as upstream
+    log.unlink()
+    assert occ(tmp_path, "status").returncode == 0 and not log.exists()   # no upgrade: no line
+
+
 def test_upgrade_refuses_an_older_code_tree_before_any_change(tmp_path):
     # OC_Util::needUpgrade() throws for a downgrade: occ stops before the command runs
     installed(tmp_path, version="34.0.1.0")

@@ -561,6 +561,10 @@ final class Console {
 	 * apps, `version` written last. Nothing to do: "No upgrade required." (exit 0; exit 2 in
 	 * maintenance mode). A code tree older than the installed version never gets here: every
 	 * occ command refuses it (Server::needUpgrade()).
+	 * Logging, as Updater::upgrade() + logAllEvents(): the `loglevel` read first, then set to
+	 * debug in config.php (setSystemValue) for the run and set back at the end, even after a
+	 * failure; each step is logged at info ('app' updater), failures at error. So every upgrade
+	 * leaves "\OC\Updater::..." lines in the space's log at the farm's warning level.
 	 */
 	private function cmdUpgrade(): int {
 		if (!Server::needUpgrade()) {
@@ -574,31 +578,53 @@ final class Console {
 		}
 		$from = (string)Server::$config->get('version', '0.0.0');
 		$to = Server::versionDotted();
-		$this->line('<info>Setting log level to debug</info>');
+		$logLevel = (int)Server::$config->get('loglevel', 2);
+		// Emitted before the level changes: dropped at the default warning level, as upstream.
+		$this->event('setDebugLogLevel', 'Set log level to debug', 'Setting log level to debug');
+		Server::$config->set('loglevel', 0);
 		$wasMaintenance = Server::maintenance();
 		if (!$wasMaintenance) {
 			Server::$config->set('maintenance', true);
-			$this->line('<info>Turned on maintenance mode</info>');
+			$this->event('maintenanceEnabled', 'Turned on maintenance mode');
 		}
 		$success = true;
 		try {
 			$this->doUpgrade($from, $to);
 		} catch (\Throwable $e) {
 			// Updater's 'failure' event: "<message>: <hint>" for a hint, else "<class>: <message>".
-			$this->line('<error>' . ($e instanceof HintException ? $e->getMessage() . ': ' . $e->hint
-				: get_class($e) . ': ' . $e->getMessage()) . '</error>');
-			Server::log()->error('stand-in upgrade from ' . $from . ' to ' . $to . ' failed: ' . $e->getMessage());
+			$failure = $e instanceof HintException ? $e->getMessage() . ': ' . $e->hint : get_class($e) . ': ' . $e->getMessage();
+			Server::log()->error($e->getMessage(), 'core');
+			$this->line('<error>' . $failure . '</error>');
+			Server::log()->error('\\OC\\Updater::failure: ' . $failure, 'updater');
 			$success = false;
 		}
-		$this->line($success ? '<info>Update successful</info>' : '<error>Update failed</error>');
+		if ($success) {
+			$this->event('updateEnd', 'Update successful');
+		} else {
+			$this->line('<error>Update failed</error>');
+			Server::log()->error('\\OC\\Updater::updateEnd: Update failed', 'updater');
+		}
 		if (!$wasMaintenance && $success) {
 			Server::$config->set('maintenance', false);
-			$this->line('<info>Turned off maintenance mode</info>');
+			$this->event('maintenanceDisabled', 'Turned off maintenance mode');
 		} else {
-			$this->line('<info>Maintenance mode is kept active</info>');
+			$this->event('maintenanceActive', 'Maintenance mode is kept active');
 		}
-		$this->line('<info>Resetting log level</info>');
+		$this->event('resetLogLevel', 'Reset log level to ' . (self::LOG_LEVEL_NAMES[$logLevel] ?? (string)$logLevel) . '(' . $logLevel . ')', 'Resetting log level');
+		Server::$config->set('loglevel', $logLevel);
 		return $success ? 0 : 5;
+	}
+
+	/** Updater::$logLevelNames. */
+	private const LOG_LEVEL_NAMES = ['Debug', 'Info', 'Warning', 'Error', 'Fatal'];
+
+	/**
+	 * One Updater event: upstream's listener logs "\OC\Updater::<event>: <message>" at info
+	 * (logAllEvents()) and core/Command/Upgrade.php prints the message (or its own text).
+	 */
+	private function event(string $name, string $message, ?string $printed = null): void {
+		Server::log()->info('\\OC\\Updater::' . $name . ': ' . $message, 'updater');
+		$this->line('<info>' . ($printed ?? $message) . '</info>');
 	}
 
 	private function doUpgrade(string $from, string $to): void {
@@ -611,15 +637,16 @@ final class Console {
 			Server::writeDataDirMarker($dataDir);
 			@unlink($dataDir . '/.ocdata');
 		}
-		$this->line('<info>Updating database schema</info>');
+		$this->event('dbUpgradeBefore', 'Updating database schema');
 		$db = Server::db();
 		$db->createSchema();
-		$this->line('<info>Updated database</info>');
+		$this->event('dbUpgrade', 'Updated database');
 		$apps = Server::apps();
 		$shipped = Server::shipped();
 		$check = Apps::requirements(array_keys($this->enabledApps()), $apps, $shipped['shippedApps'], $to);
 		foreach ($check['disable'] as $id) {
 			$db->setAppValue($id, 'enabled', 'no');
+			Server::log()->info('\\OC\\Updater::incompatibleAppDisabled: Disabled incompatible app: ' . $id, 'updater');
 			$this->line('<comment>Disabled incompatible app: ' . $id . '</comment>');
 		}
 		if ($check['error'] !== null) {
@@ -627,9 +654,9 @@ final class Console {
 		}
 		foreach ($this->enabledApps() as $id => $installed) {
 			if (isset($apps[$id]) && $installed !== $apps[$id]['version']) {
-				$this->line('<info>Updating <' . $id . '> ...</info>');
+				$this->event('appUpgradeStarted', 'Updating <' . $id . '> ...');
 				$db->setAppValue($id, 'installed_version', $apps[$id]['version']);
-				$this->line('<info>Updated <' . $id . '> to ' . $apps[$id]['version'] . '</info>');
+				$this->event('appUpgrade', 'Updated <' . $id . '> to ' . $apps[$id]['version']);
 			}
 		}
 		// Installer::installShippedApps(true): default-enabled shipped apps never installed before.
@@ -643,7 +670,6 @@ final class Console {
 		$db->setAppValue('core', 'lastupdatedat', '0');
 		// Only set the final version if everything went well.
 		Server::$config->set('version', $to);
-		Server::log()->warning("stand-in upgraded from $from to $to");
 	}
 
 	private const SENSITIVE = ['instanceid', 'datadirectory', 'dbname', 'dbhost', 'dbpassword', 'dbuser', 'passwordsalt', 'secret',
