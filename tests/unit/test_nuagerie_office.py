@@ -126,3 +126,80 @@ def test_filters_are_registered():
     assert set(table) == {"nuagerie_collabora_alias_groups", "nuagerie_coolwsd_alias_groups_xml",
                           "nuagerie_collabora_remote_config", "nuagerie_onlyoffice_allow_list",
                           "nuagerie_onlyoffice_runtime_config", "nuagerie_onlyoffice_local_json"}
+
+
+# ------------------------------------------------------------------ rendered files vs contract
+
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jinja2  # noqa: E402
+import yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = yaml.safe_load((ROOT / "docs" / "nextcloud-contract.yml").read_text())["office_servers"]
+
+
+def _contract_text(suite):
+    return " ".join(CONTRACT[suite]["keys"])
+
+
+def _leaves(doc, prefix=""):
+    for key, value in doc.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            yield from _leaves(value, path)
+        else:
+            yield path
+
+
+def render_coolwsd_xml(spaces):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "roles/collabora/templates")),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True)
+    env.filters["comment"] = lambda text, style="plain": f"<!-- {text} -->"
+    env.filters.update(office.FilterModule().filters())
+    variables = {"ansible_managed": "managed", "collabora_spaces": spaces, "collabora_server_name": "collabora.farm.test",
+                 "collabora_num_prespawn_children": 1, "collabora_max_concurrency": 4, "collabora_idle_timeout_secs": 3600,
+                 "collabora_log_level": "warning", "__collabora_post_allow": [r"127\.0\.0\.1", r"10\.0\.0\.5"],
+                 "collabora_frame_ancestors": "https://*.farm.test", "collabora_tls_dir": "/etc/nuagerie/tls",
+                 "__collabora_remote_url": "https://office1:443/nuagerie/coolwsd-remote-config.json"}
+    return env.get_template("etc/coolwsd/coolwsd.xml.j2").render(**variables)
+
+
+def test_rendered_coolwsd_xml_is_valid_and_every_key_is_in_the_contract():
+    root = ET.fromstring(render_coolwsd_xml(CATALOGUE))
+    groups = root.find("storage/wopi/alias_groups")
+    assert groups.get("mode") == "groups" and root.find("storage/wopi").get("allow") == "true"
+    assert [g.find("host").text for g in groups.findall("group")] == ["https://alpha.farm.test:443", "https://echo.farm.test:443"]
+    assert root.find("remote_config/remote_url").text.startswith("https://")
+    assert [h.text for h in root.findall("net/post_allow/host")] == [r"127\.0\.0\.1", r"10\.0\.0\.5"]
+    text = _contract_text("collabora")
+    paths = {".".join(p) for p in _element_paths(root) if "alias_groups" not in p}
+    missing = sorted(p for p in paths if p.split(".")[-1] not in text)
+    assert not missing, f"coolwsd.xml keys rendered but not in docs/nextcloud-contract.yml office_servers.collabora: {missing}"
+
+
+def _element_paths(node, prefix=()):
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue
+        path = (*prefix, child.tag)
+        if len(child):
+            yield from _element_paths(child, path)
+        else:
+            yield path
+
+
+def test_rendered_local_json_keys_are_in_the_contract():
+    text = _contract_text("onlyoffice")
+    leaves = list(_leaves(office.onlyoffice_local_json(SETTINGS))) + \
+        list(_leaves(office.onlyoffice_runtime_config(CATALOGUE)))
+    missing = [p for p in leaves if not any(all(part in key for part in re.split(r"[.]", p)[-2:]) for key in CONTRACT["onlyoffice"]["keys"])
+               and p.split(".")[-1] not in text]
+    assert not missing, f"local.json keys rendered but not in the contract: {missing}"
+
+
+def test_office_contract_entries_name_their_upstream_source():
+    for suite in ("collabora", "onlyoffice"):
+        for key, entry in CONTRACT[suite]["keys"].items():
+            assert entry.get("upstream") and entry.get("checked") in ("source", "recalled"), key

@@ -3,13 +3,15 @@
 declare(strict_types=1);
 
 // Nextcloud STAND-IN (Nuagerie tests): the front controller. Only the login page and the
-// preview route exist: GET /login (or /index.php/login) returns upstream's form fields;
+// preview and office routes exist: GET /login (or /index.php/login) returns upstream's form fields;
 // GET /core/preview?fileId=&x=&y= (basic auth) gives a preview through Imaginary (Preview.php);
+// /apps/richdocuments/… and /apps/onlyoffice/… answer the office servers (OfficeEndpoints.php);
 // everything else redirects to the login page like upstream does for an anonymous visitor.
 require_once __DIR__ . '/lib/base.php';
 
 use Standin\Dav;
 use Standin\Http;
+use Standin\OfficeEndpoints;
 use Standin\Preview;
 use Standin\Server;
 
@@ -17,6 +19,10 @@ try {
 	Http::guard();
 	$path = Http::pathInfo('index.php');
 	$base = (getenv('front_controller_active') === 'true' || ($_SERVER['front_controller_active'] ?? '') === 'true') ? '' : '/index.php';
+	// The office apps' callback endpoints (issue 13), while the app is enabled.
+	if (str_starts_with($path, '/apps/')) {
+		(new OfficeEndpoints())->handle($path);
+	}
 	if ($path === '/core/preview' && in_array($_SERVER['REQUEST_METHOD'] ?? 'GET', ['GET', 'HEAD'], true)) {
 		(new Preview())->handle((new Dav())->authenticate());
 		exit;
