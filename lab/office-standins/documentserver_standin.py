@@ -39,6 +39,7 @@ office):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import json
@@ -172,7 +173,7 @@ def db_connect(cfg: dict):
 
 def db_setup(cfg: dict) -> None:
     """The tables of upstream's createdb.sql the stand-in uses."""
-    with db_connect(cfg) as conn, conn.cursor() as cur:
+    with contextlib.closing(db_connect(cfg)) as conn, conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS doc_changes (tenant varchar(255) NOT NULL, id varchar(255) NOT NULL,"
                     " change_id integer NOT NULL, user_id varchar(255) NOT NULL, change_data text NOT NULL,"
                     " PRIMARY KEY (tenant, id, change_id))")
@@ -196,7 +197,7 @@ def rabbitmq_ok(cfg: dict) -> bool:
 
 def healthy(cfg: dict) -> bool:
     try:
-        with db_connect(cfg) as conn, conn.cursor() as cur:
+        with contextlib.closing(db_connect(cfg)) as conn, conn, conn.cursor() as cur:
             cur.execute("SELECT 1 FROM task_result LIMIT 1")
     except Exception as exc:  # noqa: BLE001
         log(f"healthcheck: database: {exc}")
@@ -306,7 +307,7 @@ class DocService(Handler):
         cb_status, cb_body = fetch(callback, json.dumps(payload).encode(),
                                    {"Content-Type": "application/json", **outbox_headers(cfg, payload)})
         try:
-            with db_connect(cfg) as conn, conn.cursor() as cur:
+            with contextlib.closing(db_connect(cfg)) as conn, conn, conn.cursor() as cur:
                 cur.execute("INSERT INTO task_result (tenant, id, status, last_open_date, callback) VALUES"
                             " ('localhost', %s, %s, now(), %s) ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status,"
                             " last_open_date = now()", (key, 2 if cb_status == 200 else 3, callback))
