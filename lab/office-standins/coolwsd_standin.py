@@ -233,6 +233,8 @@ def wopi_get(url: str) -> tuple[int, bytes]:
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:   # no answer at all: status 0
+        return 0, str(exc).encode()
 
 
 class Coolwsd(Handler):

@@ -161,6 +161,8 @@ def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> t
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:   # no answer at all: status 0
+        return 0, str(exc).encode()
 
 
 def db_connect(cfg: dict):

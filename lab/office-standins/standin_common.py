@@ -72,6 +72,15 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "standin"
+    timeout = 120   # an idle keep-alive connection is closed after this
+
+    def setup(self) -> None:
+        # TLS handshake here, in the request's thread (not in accept(): a silent client would
+        # block every other one).
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(30)
+            self.request.do_handshake()
+        super().setup()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         log("%s %s" % (self.client_address[0], format % args))
@@ -103,7 +112,7 @@ def serve(handler: type, address: str, port: int, cert: str | None = None, key: 
     if cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     log(f"listening on {address}:{port} ({'https' if cert else 'http'})")
     try:
         server.serve_forever()

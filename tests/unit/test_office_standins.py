@@ -250,3 +250,52 @@ def test_documentserver_saves_through_a_signed_callback_to_allowed_origins_only(
     recorder.calls.clear()
     forged = {"config": {**editor, "token": common.jwt_sign(editor, "W" * 32)}, "append": "x"}
     assert post(url, json.dumps(forged).encode())[0] == 403 and recorder.calls == []
+
+
+def test_coolwsd_standin_takes_new_alias_groups_from_the_remote_configuration_without_restart(tmp_path):
+    """remote_config.remote_url over https, polled (1 s here, 60 s upstream): same process, new groups."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem"), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    remote = tmp_path / "www" / "remote.json"
+    remote.parent.mkdir()
+    remote.write_text(json.dumps(office.collabora_remote_config([space("alpha")])))
+    handler = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(remote.parent)))
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    web.socket = context.wrap_socket(web.socket, server_side=True)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    xml = tmp_path / "coolwsd.xml"
+    xml.write_text(f"<config><ssl><enable>false</enable></ssl><remote_config><remote_url>https://localhost:{web.server_address[1]}"
+                   "/remote.json</remote_url></remote_config><storage><wopi allow=\"true\"><alias_groups mode=\"groups\">"
+                   + office.coolwsd_alias_groups_xml([space("old")]) + "</alias_groups></wopi></storage></config>")
+    port = free_port()
+    env = {**os.environ, "COOLWSD_STANDIN_CONFIG": str(xml), "COOLWSD_STANDIN_PORT": str(port),
+           "COOLWSD_STANDIN_POLL_SECONDS": "1", "SSL_CERT_FILE": str(tmp_path / "cert.pem")}
+    proc = subprocess.Popen([sys.executable, str(STANDINS / "coolwsd_standin.py")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def refused(domain):
+        src = urllib.parse.quote(f"https://{domain}{WOPI}", safe="")
+        return post(f"http://127.0.0.1:{port}/browser/x/cool.html?WOPISrc={src}", b"access_token=x")[0] == 403
+
+    try:
+        wait_port(port)
+        deadline = time.monotonic() + 10
+        while refused("alpha.farm.test") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not refused("alpha.farm.test") and refused("old.farm.test")   # the remote groups replaced the file's
+        remote.write_text(json.dumps(office.collabora_remote_config([space("alpha"), space("new")])))
+        deadline = time.monotonic() + 10
+        while refused("new.farm.test") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not refused("new.farm.test") and proc.poll() is None   # admitted, same process
+        remote.write_text(json.dumps({"kind": "configuration", "storage": {"wopi": {"alias_groups": {"groups": []}}}}))
+        time.sleep(2.5)
+        assert not refused("new.farm.test")   # an empty array is ignored: the groups stay
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        web.shutdown()

@@ -33,7 +33,7 @@ def curl(url, ip, args=(), data=None):
     host = urllib.parse.urlsplit(url).hostname
     cmd = ["curl", "-sS", "--max-time", "30", "--cacert", CA, "--resolve", f"{host}:443:{ip}",
            "-o", "/dev/stdout", "-D", "/dev/stderr", "-w", "", *args, url]
-    if data is not None:
+    if data is not None and "-T" not in args:   # a POST body; -T - uploads stdin itself
         cmd[1:1] = ["--data-binary", "@-"]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
     head = proc.stderr.decode(errors="replace")
