@@ -14,8 +14,10 @@ namespace Standin;
  * - POST /apps/richdocuments/token (fileId; basic auth): {token, token_ttl}; the stand-in adds
  *   wopiSrc (upstream puts both into the editor page).
  * - GET /apps/richdocuments/wopi/files/<fileid>_<instanceid> (CheckFileInfo) and .../contents
- *   (GetFile), ?access_token=: 403 unless the caller's address is in wopi_allowlist (empty =
- *   any, like upstream's WOPIMiddleware); 401 for a bad token; 404 for another instance's id.
+ *   (GetFile), ?access_token=: like upstream's WOPIMiddleware, 403 with an empty JSON array
+ *   when the caller's address is not in wopi_allowlist (separated by spaces , ; |; empty = any)
+ *   or when the token is not one for that file id (the instance id part is ignored, as
+ *   Helper::parseFileId's callers do).
  * onlyoffice (ONLYOFFICE/onlyoffice-nextcloud lib/Controller/EditorApiController.php,
  * CallbackController.php):
  * - GET /apps/onlyoffice/ajax/config/<fileid> (basic auth): the editor configuration
@@ -179,15 +181,14 @@ final class OfficeEndpoints {
 
 	private function wopi(int $fileId, string $instance, bool $contents): never {
 		if (!$this->wopiAllowed()) {
-			Server::log()->info(sprintf('WOPI request denied from %s as it does not match the configured ranges', $_SERVER['REMOTE_ADDR'] ?? ''), 'richdocuments');
-			self::json(403, ['message' => 'WOPI request denied']);
-		}
-		if ($instance !== (string)Server::$config->get('instanceid', '')) {
-			self::json(404, ['message' => 'File not found']);
+			Server::log()->warning(sprintf('WOPI request denied from %s as it does not match the configured ranges: %s', $_SERVER['REMOTE_ADDR'] ?? '',
+				(string)Server::db()->getAppValue('richdocuments', 'wopi_allowlist')), 'richdocuments');
+			self::json(403, []);
 		}
 		$token = $this->check((string)($_GET['access_token'] ?? ''), 'wopi');
 		if ($token === null || (int)$token['fileId'] !== $fileId) {
-			self::json(401, ['message' => 'Invalid access token']);
+			Server::log()->info('Invalid token for WOPI access', 'richdocuments');
+			self::json(403, []);
 		}
 		$f = $this->file($fileId) ?? self::json(404, ['message' => 'File not found']);
 		[$uid, $e] = $f;
