@@ -249,7 +249,7 @@ final class OfficeEndpoints {
 	}
 
 	private function ooDownload(): never {
-		$doc = $this->check((string)($_GET['doc'] ?? ''), 'download') ?? self::json(400, ['message' => 'Invalid request']);
+		$doc = $this->check((string)($_GET['doc'] ?? ''), 'download') ?? self::json(403, ['message' => 'Access denied']);
 		$secret = $this->ooValue('jwt_secret');
 		if ($secret !== '' && $this->ooHeaderToken($secret) === null) {
 			Server::log()->error('Download: the token of the document server does not verify', 'onlyoffice');
@@ -264,7 +264,8 @@ final class OfficeEndpoints {
 	}
 
 	private function ooTrack(): never {
-		$doc = $this->check((string)($_GET['doc'] ?? ''), 'track') ?? self::json(400, ['message' => 'Invalid request']);
+		// Upstream: "Track with empty or not correct hash" -> 403 Access denied.
+		$doc = $this->check((string)($_GET['doc'] ?? ''), 'track') ?? self::json(403, ['message' => 'Access denied']);
 		$data = json_decode((string)file_get_contents('php://input'), true);
 		if (!is_array($data)) {
 			self::json(400, ['message' => 'Invalid request']);
