@@ -174,17 +174,23 @@ LOCAL_JSON_SETTINGS = {
     "runtime_config_path": "path of the runtime configuration file (allow list, re-read on change)",
 }
 
+#: Optional input of :func:`onlyoffice_local_json`: the farm CA (PEM) the database's certificate
+#: is checked against; empty: no TLS to PostgreSQL (node-postgres' ``ssl: false`` default).
+LOCAL_JSON_OPTIONAL = {"db_ca": "PEM of the CA that signed the database server's certificate"}
+
 
 def onlyoffice_local_json(settings: Mapping) -> dict:
     """The ``local.json`` of OnlyOffice Docs (merged over its ``default.json`` by node-config).
 
     JWT on for the browser, inbox and outbox with one secret (``services.CoAuthoring.token``,
-    ``.secret``); PostgreSQL (``services.CoAuthoring.sql``); RabbitMQ (``rabbitmq.url``); the
+    ``.secret``); PostgreSQL (``services.CoAuthoring.sql``; with ``db_ca``, TLS checked against
+    that CA through ``pgPoolExtraOptions.ssl``, which DocService/sources/postgreSqlBaseConnector.js
+    merges over its ``ssl: false`` pool configuration); RabbitMQ (``rabbitmq.url``); the
     private-address filter on (``request-filtering-agent``, ``externalRequest.action``); the
     runtime configuration file that carries the allow list. Key names: ONLYOFFICE/server
     ``Common/config/default.json``.
 
-    :param settings: the keys of :data:`LOCAL_JSON_SETTINGS`.
+    :param settings: the keys of :data:`LOCAL_JSON_SETTINGS` (and of :data:`LOCAL_JSON_OPTIONAL`).
     :returns: the JSON document as a dict.
     :raises AnsibleFilterError: when a setting is missing or empty.
     """
@@ -196,12 +202,14 @@ def onlyoffice_local_json(settings: Mapping) -> dict:
                                  f"({'; '.join(f'{k}: {LOCAL_JSON_SETTINGS[k]}' for k in missing)})")
     secret = str(settings["jwt_secret"])
     header = str(settings["jwt_header"])
+    sql = {"type": "postgres", "dbHost": str(settings["db_host"]), "dbPort": int(settings["db_port"]),
+           "dbName": str(settings["db_name"]), "dbUser": str(settings["db_user"]), "dbPass": str(settings["db_password"])}
+    if settings.get("db_ca"):
+        sql["pgPoolExtraOptions"] = {"ssl": {"rejectUnauthorized": True, "ca": str(settings["db_ca"])}}
     return {
         "services": {
             "CoAuthoring": {
-                "sql": {"type": "postgres", "dbHost": str(settings["db_host"]), "dbPort": int(settings["db_port"]),
-                        "dbName": str(settings["db_name"]), "dbUser": str(settings["db_user"]),
-                        "dbPass": str(settings["db_password"])},
+                "sql": sql,
                 "token": {"enable": {"browser": True, "request": {"inbox": True, "outbox": True}},
                           "inbox": {"header": header}, "outbox": {"header": header}},
                 "secret": {"browser": {"string": secret}, "inbox": {"string": secret},

@@ -74,8 +74,8 @@ cat >"$p/DEBIAN/postinst" <<'EOF'
 #!/bin/sh
 set -e
 if [ "$1" = configure ]; then
-  getent group cool >/dev/null || addgroup --system cool
-  getent passwd cool >/dev/null || adduser --system --ingroup cool --home /opt/cool --no-create-home cool
+  getent group cool >/dev/null || addgroup --system cool >/dev/null
+  getent passwd cool >/dev/null || adduser --system --ingroup cool --home /opt/cool --no-create-home cool >/dev/null
   chgrp cool /etc/coolwsd/coolwsd.xml
   systemctl daemon-reload >/dev/null 2>&1 || true
   systemctl enable coolwsd >/dev/null 2>&1 || true
@@ -130,6 +130,7 @@ After=network.target
 [Service]
 User=ds
 Group=ds
+RuntimeDirectory=$unit
 ExecStart=$cmd
 Restart=always
 NoNewPrivileges=true
@@ -219,8 +220,8 @@ cat >"$p/DEBIAN/postinst" <<'EOF'
 set -e
 . /usr/share/debconf/confmodule
 if [ "$1" = configure ]; then
-  getent group ds >/dev/null || addgroup --system ds
-  getent passwd ds >/dev/null || adduser --system --ingroup ds --home /var/www/onlyoffice --no-create-home ds
+  getent group ds >/dev/null || addgroup --system ds >/dev/null   # stdout is debconf's channel
+  getent passwd ds >/dev/null || adduser --system --ingroup ds --home /var/www/onlyoffice --no-create-home ds >/dev/null
   install -d -o ds -g ds /var/lib/onlyoffice/documentserver/App_Data/cache/files/data
   for q in ds-port db-host db-port db-name db-user db-pwd rabbitmq-host rabbitmq-user rabbitmq-pwd jwt-enabled jwt-secret jwt-header; do
     db_get onlyoffice/$q || RET=""

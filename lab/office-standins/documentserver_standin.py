@@ -31,7 +31,8 @@ office):
   ``/cache/files/data/<key>/output.docx`` and POSTs the callback (``editorConfig.callbackUrl``,
   ``{"key", "status": 2, "url", "users"}``, outbox token). Answers the callback's status and
   body, and the server that did it.
-* ``GET /healthcheck``: ``true`` when its PostgreSQL database answers (``services.CoAuthoring.sql``;
+* ``GET /healthcheck``: ``true`` when its PostgreSQL database answers (``services.CoAuthoring.sql``,
+  TLS only as ``pgPoolExtraOptions.ssl`` says, like node-postgres;
   the tables of upstream's ``createdb.sql`` it creates at start: ``doc_changes``,
   ``task_result``) and its RabbitMQ accepts the login of ``rabbitmq.url``; ``false`` otherwise.
   Each save writes a ``task_result`` row.
@@ -166,11 +167,21 @@ def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> t
 
 
 def db_connect(cfg: dict):
+    """postgreSqlBaseConnector.js: ``ssl: false`` unless pgPoolExtraOptions.ssl says otherwise
+    (a CA in PEM: the server's certificate and name are checked against it)."""
     import psycopg2  # the package depends on python3-psycopg2
     sql = co(cfg).get("sql", {})
+    tls = (sql.get("pgPoolExtraOptions") or {}).get("ssl", False)
+    extra = {"sslmode": "disable"}
+    if isinstance(tls, dict) and tls.get("ca"):
+        path = os.path.join(os.environ.get("RUNTIME_DIRECTORY", "/tmp"), "ds-standin-db-ca.pem")
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(tls["ca"])
+        extra = {"sslmode": "verify-full" if tls.get("rejectUnauthorized", True) else "require", "sslrootcert": path}
+    elif tls:
+        extra = {"sslmode": "require"}
     return psycopg2.connect(host=sql.get("dbHost"), port=sql.get("dbPort", 5432), dbname=sql.get("dbName"),
-                            user=sql.get("dbUser"), password=sql.get("dbPass"), connect_timeout=5,
-                            sslmode="verify-full", sslrootcert="/etc/nuagerie/tls/ca.crt")
+                            user=sql.get("dbUser"), password=sql.get("dbPass"), connect_timeout=5, **extra)
 
 
 def db_setup(cfg: dict) -> None:

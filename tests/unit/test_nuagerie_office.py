@@ -97,6 +97,12 @@ def test_local_json_turns_jwt_on_everywhere_with_one_secret():
     assert doc["runtimeConfig"]["filePath"] == "/var/lib/onlyoffice/runtime.json"
 
 
+def test_local_json_checks_the_database_certificate_when_given_a_ca():
+    assert "pgPoolExtraOptions" not in office.onlyoffice_local_json(SETTINGS)["services"]["CoAuthoring"]["sql"]
+    sql = office.onlyoffice_local_json({**SETTINGS, "db_ca": "-----BEGIN CERTIFICATE-----"})["services"]["CoAuthoring"]["sql"]
+    assert sql["pgPoolExtraOptions"] == {"ssl": {"rejectUnauthorized": True, "ca": "-----BEGIN CERTIFICATE-----"}}
+
+
 def test_local_json_names_missing_settings():
     with pytest.raises(AnsibleFilterError, match=r"missing settings \['db_password', 'jwt_secret'\]"):
         office.onlyoffice_local_json({**SETTINGS, "jwt_secret": "", "db_password": None})
@@ -192,7 +198,7 @@ def _element_paths(node, prefix=()):
 
 def test_rendered_local_json_keys_are_in_the_contract():
     text = _contract_text("onlyoffice")
-    leaves = list(_leaves(office.onlyoffice_local_json(SETTINGS))) + \
+    leaves = list(_leaves(office.onlyoffice_local_json({**SETTINGS, "db_ca": "PEM"}))) + \
         list(_leaves(office.onlyoffice_runtime_config(CATALOGUE)))
     missing = [p for p in leaves if not any(all(part in key for part in re.split(r"[.]", p)[-2:]) for key in CONTRACT["onlyoffice"]["keys"])
                and p.split(".")[-1] not in text]
