@@ -324,3 +324,57 @@ def test_upgrade_requirements_disable_incompatible_non_shipped_apps_and_stop_on_
     assert got == {"disable": ["calendar", "spreed"], "error": None}
     got = apps_php(code % (root, "['calendar', 'text']"))[0]
     assert got["error"] == 'The files of the app "text" were not correctly replaced before running the update'
+
+
+# ------------------------------------------------------------------ S3 client retries
+
+def s3_server(answers: list[int]):
+    """An HTTP server answering each request with the next status of `answers` (the last one
+    repeats); it records the methods it saw."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            seen.append(self.command)
+            status = answers[min(len(seen), len(answers)) - 1]
+            body = b"" if status == 200 else b"<Error><Code>SlowDown</Code></Error>"
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+def s3_put(port: int) -> str:
+    return php(
+        f"$s = new Standin\\S3('b', '127.0.0.1', {port}, false, true, 'us-east-1', 'k', 's');"
+        " try { $s->put('urn:oid:1', 'x'); echo 'ok'; } catch (\\RuntimeException $e) { echo $e->getMessage(); }")
+
+
+def test_s3_requests_are_retried_like_the_aws_sdk_default():
+    # Aws\RetryMiddleware (legacy mode, 3 retries): 500/502/503/504 and no answer are retried
+    server, seen = s3_server([503, 502, 200])
+    try:
+        assert s3_put(server.server_address[1]) == "ok" and seen == ["PUT"] * 3
+    finally:
+        server.shutdown()
+    server, seen = s3_server([503])                                  # never better: 1 + 3 tries
+    try:
+        assert s3_put(server.server_address[1]) == "S3 PUT urn:oid:1 on bucket b: SlowDown"
+        assert len(seen) == 4
+    finally:
+        server.shutdown()
+    server, seen = s3_server([403])                                  # control: a 4xx is final
+    try:
+        assert s3_put(server.server_address[1]).endswith(": SlowDown") and len(seen) == 1
+    finally:
+        server.shutdown()
+    port = free_port()                                               # nobody listens: 4 tries, then
+    assert s3_put(port).startswith(f"S3 PUT http://127.0.0.1:{port}/b/urn%3Aoid%3A1 failed")

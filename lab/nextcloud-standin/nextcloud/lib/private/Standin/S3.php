@@ -141,6 +141,31 @@ final class S3 {
 			}
 		}
 		$url = ($this->ssl ? 'https' : 'http') . '://' . $hostHeader . $path;
+		// The AWS SDK's default ('legacy' mode, 'retries' 3: upstream's S3ConnectionTrait sets
+		// no other): a request that got no answer, or answered 500/502/503/504, is sent again
+		// up to 3 times after a random 0..(2^retry x 100) ms (Aws\RetryMiddleware).
+		for ($retries = 0; ; $retries++) {
+			try {
+				$r = $this->send($method, $url, $lines, $body);
+			} catch (\RuntimeException $e) {
+				if ($retries >= self::RETRIES) {
+					throw $e;
+				}
+				usleep(mt_rand(0, (int)min(20000, 2 ** $retries * 100)) * 1000);
+				continue;
+			}
+			if ($retries >= self::RETRIES || !in_array($r['status'], [500, 502, 503, 504], true)) {
+				return $r;
+			}
+			usleep(mt_rand(0, (int)min(20000, 2 ** $retries * 100)) * 1000);
+		}
+	}
+
+	/** Aws\ClientResolver's default 'retries'. */
+	public const RETRIES = 3;
+
+	/** One HTTP exchange; a transport failure (no answer) throws. */
+	private function send(string $method, string $url, array $lines, string $body): array {
 		$ch = curl_init($url);
 		$respHeaders = [];
 		curl_setopt_array($ch, [
