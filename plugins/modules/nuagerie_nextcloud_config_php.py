@@ -46,7 +46,7 @@ options:
     type: str
     default: ""
   group:
-    description: Group of written files ("" = the config dir's group, the space's own group).
+    description: Group of written files ("" = the owner's primary group, the space's own group; never the config dir's, which is nginx's).
     type: str
     default: ""
 attributes:
@@ -137,11 +137,21 @@ def sync(params: dict, check: bool) -> dict:
                 raise OSError(f"{os.path.dirname(path)} does not exist: converge the web tier first")
             dir_stat = os.stat(os.path.dirname(path))
             uid = pwd.getpwnam(params["owner"]).pw_uid if params["owner"] else dir_stat.st_uid
-            gid = grp.getgrnam(params["group"]).gr_gid if params["group"] else dir_stat.st_gid
+            # The owner's own group, never the dir's: the config dir's group is nginx's (it may
+            # stat config.php), which must not read the file.
+            gid = grp.getgrnam(params["group"]).gr_gid if params["group"] else pwd.getpwuid(uid).pw_gid
             try:
                 with open(path, "rb") as handle:
-                    if handle.read() == data:
-                        continue
+                    same = handle.read() == data
+                    st = os.fstat(handle.fileno())
+                if same and (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, gid, 0o640):
+                    continue
+                if same:   # right content, wrong owner, group or mode: repair them in place
+                    result["written"].append(slug)
+                    if not check:
+                        os.chown(path, uid, gid)
+                        os.chmod(path, 0o640)
+                    continue
             except FileNotFoundError:
                 pass
             result["written"].append(slug)

@@ -26,6 +26,7 @@ def spaces(tmp_path):
         (tmp_path / slug / "config").mkdir(parents=True)
         if text:
             (tmp_path / slug / "config" / "config.php").write_bytes(text)
+            (tmp_path / slug / "config" / "config.php").chmod(0o640)
     (tmp_path / "not a slug").mkdir()
     return tmp_path
 
@@ -53,3 +54,21 @@ def test_refuses_bad_slugs_and_missing_space_dirs(spaces):
         m.sync(params(spaces, read=["../etc"]), check=False)
     with pytest.raises(OSError, match="converge the web tier first"):
         m.sync(params(spaces, write={"zz": base64.b64encode(b"x").decode()}), check=False)
+
+
+def test_default_group_is_the_owners_own_and_metadata_is_repaired(spaces):
+    # The config dir's group is nginx's: a written config.php must take the owner's own group.
+    content = m.sync(params(spaces, read=["a"]), check=False)["contents"]["a"]
+    other_gid = next(g.gr_gid for g in grp.getgrall() if g.gr_gid != pwd.getpwuid(os.getuid()).pw_gid)
+    os.chown(spaces / "b/config", -1, other_gid)
+    assert m.sync(params(spaces, write={"b": content}, group=""), check=False)["written"] == ["b"]
+    written = spaces / "b/config/config.php"
+    assert written.stat().st_gid == pwd.getpwuid(os.getuid()).pw_gid != other_gid
+    # same content, wrong group and mode: repaired (check mode reports it, changes nothing)
+    os.chown(written, -1, other_gid)
+    written.chmod(0o644)
+    assert m.sync(params(spaces, write={"b": content}, group=""), check=True)["written"] == ["b"]
+    assert written.stat().st_gid == other_gid
+    assert m.sync(params(spaces, write={"b": content}, group=""), check=False)["written"] == ["b"]
+    assert (written.stat().st_gid, oct(written.stat().st_mode & 0o777)) == (pwd.getpwuid(os.getuid()).pw_gid, "0o640")
+    assert m.sync(params(spaces, write={"b": content}, group=""), check=False)["written"] == []   # control

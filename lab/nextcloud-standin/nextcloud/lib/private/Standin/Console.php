@@ -594,16 +594,11 @@ final class Console {
 			// Updater's 'failure' event: "<message>: <hint>" for a hint, else "<class>: <message>".
 			$failure = $e instanceof HintException ? $e->getMessage() . ': ' . $e->hint : get_class($e) . ': ' . $e->getMessage();
 			Server::log()->error($e->getMessage(), 'core');
-			$this->line('<error>' . $failure . '</error>');
-			Server::log()->error('\\OC\\Updater::failure: ' . $failure, 'updater');
+			$this->event('failure', $failure, level: 3, style: 'error');
 			$success = false;
 		}
-		if ($success) {
-			$this->event('updateEnd', 'Update successful');
-		} else {
-			$this->line('<error>Update failed</error>');
-			Server::log()->error('\\OC\\Updater::updateEnd: Update failed', 'updater');
-		}
+		$this->event('updateEnd', $success ? 'Update successful' : 'Update failed', level: $success ? 1 : 3,
+			style: $success ? 'info' : 'error');
 		if (!$wasMaintenance && $success) {
 			Server::$config->set('maintenance', false);
 			$this->event('maintenanceDisabled', 'Turned off maintenance mode');
@@ -619,12 +614,13 @@ final class Console {
 	private const LOG_LEVEL_NAMES = ['Debug', 'Info', 'Warning', 'Error', 'Fatal'];
 
 	/**
-	 * One Updater event: upstream's listener logs "\OC\Updater::<event>: <message>" at info
-	 * (logAllEvents()) and core/Command/Upgrade.php prints the message (or its own text).
+	 * One Updater event: upstream's listener logs "\OC\Updater::<event>: <message>" (logAllEvents():
+	 * info, a failure at error) and core/Command/Upgrade.php prints the message (or its own text).
 	 */
-	private function event(string $name, string $message, ?string $printed = null): void {
-		Server::log()->info('\\OC\\Updater::' . $name . ': ' . $message, 'updater');
-		$this->line('<info>' . ($printed ?? $message) . '</info>');
+	private function event(string $name, string $message, ?string $printed = null, int $level = 1,
+		string $style = 'info'): void {
+		Server::log()->write($level, '\\OC\\Updater::' . $name . ': ' . $message, 'updater');
+		$this->line("<$style>" . ($printed ?? $message) . "</$style>");
 	}
 
 	private function doUpgrade(string $from, string $to): void {
@@ -646,8 +642,7 @@ final class Console {
 		$check = Apps::requirements(array_keys($this->enabledApps()), $apps, $shipped['shippedApps'], $to);
 		foreach ($check['disable'] as $id) {
 			$db->setAppValue($id, 'enabled', 'no');
-			Server::log()->info('\\OC\\Updater::incompatibleAppDisabled: Disabled incompatible app: ' . $id, 'updater');
-			$this->line('<comment>Disabled incompatible app: ' . $id . '</comment>');
+			$this->event('incompatibleAppDisabled', 'Disabled incompatible app: ' . $id, style: 'comment');
 		}
 		if ($check['error'] !== null) {
 			throw new \UnexpectedValueException($check['error']);

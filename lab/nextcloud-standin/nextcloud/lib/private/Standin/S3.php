@@ -147,14 +147,16 @@ final class S3 {
 		for ($retries = 0; ; $retries++) {
 			try {
 				$r = $this->send($method, $url, $lines, $body);
-			} catch (\RuntimeException $e) {
-				if ($retries >= self::RETRIES) {
-					throw $e;
+				if (!in_array($r['status'], [500, 502, 503, 504], true)) {
+					return $r;
 				}
-				usleep(mt_rand(0, (int)min(20000, 2 ** $retries * 100)) * 1000);
-				continue;
+			} catch (\RuntimeException $e) {
+				$r = $e;
 			}
-			if ($retries >= self::RETRIES || !in_array($r['status'], [500, 502, 503, 504], true)) {
+			if ($retries >= self::RETRIES) {
+				if ($r instanceof \RuntimeException) {
+					throw $r;
+				}
 				return $r;
 			}
 			usleep(mt_rand(0, (int)min(20000, 2 ** $retries * 100)) * 1000);
