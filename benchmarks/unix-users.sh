@@ -34,22 +34,24 @@ measure() { # <label> <per-user: 0|1>
     printf '[b%s]\nuser = %s\ngroup = %s\nlisten = %s/run/b%s.sock\nlisten.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\npm = ondemand\npm.max_children = 8\npm.process_idle_timeout = 30s\n' \
       "$i" "$user" "$user" "$dir" "$i" >"$dir/pool.d/b$i.conf"
   done
-  php-fpm8.2 -y "$dir/fpm.conf"
+  php-fpm8.2 -y "$dir/fpm.conf" || { echo "php-fpm did not start ($1): $(tail -3 "$dir/fpm.log")" >&2; return 1; }
   sleep 3
   pid=$(cat "$dir/fpm.pid")
+  [[ -r /proc/$pid/smaps_rollup ]] || { echo "php-fpm master $pid is gone ($1)" >&2; return 1; }
   pss=$(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup)
   rss=$(awk '/^Rss:/ {print $2}' /proc/"$pid"/smaps_rollup)
   children=$(pgrep -c -P "$pid" || true)
   kill "$pid"; sleep 1
   echo "$1 $pss $rss $children"
 }
-# Users for the per-user pools (plain useradd: this part measures php-fpm, not our module).
+# Users for the per-user pools, each with its own group as a space has (plain groupadd and
+# useradd: this part measures php-fpm, not our module).
 for i in $(seq 1 "$pools"); do
-  getent passwd ncbench-$i >/dev/null || useradd -M -N -l -r -u $((base + i)) -s /usr/sbin/nologin -d /nonexistent ncbench-$i 2>/dev/null \
-    || { groupadd -g $((base + i)) ncbench-$i; useradd -M -l -u $((base + i)) -g $((base + i)) -s /usr/sbin/nologin -d /nonexistent ncbench-$i; }
+  getent group ncbench-$i >/dev/null || groupadd -K GID_MAX=2147483647 -g $((base + i)) ncbench-$i
+  getent passwd ncbench-$i >/dev/null || useradd -K UID_MAX=2147483647 -M -N -l -u $((base + i)) -g $((base + i)) -s /usr/sbin/nologin -d /nonexistent ncbench-$i
 done
-a=$(measure www-data 0)
-b=$(measure per-user 1)
+a=$(measure www-data 0) || exit 1
+b=$(measure per-user 1) || exit 1
 for i in $(seq 1 "$pools"); do userdel ncbench-$i 2>/dev/null || true; groupdel ncbench-$i 2>/dev/null || true; done
 rm -rf "$dir"
 read -r _ pss_a rss_a kids_a <<<"$a"

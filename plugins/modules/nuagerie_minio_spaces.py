@@ -260,7 +260,12 @@ def plan_space(space, state, remove_buckets):
         if have_policy:
             actions.append(("remove policy", ["admin", "policy", "rm", "{alias}", user], None, ("XMinioAdminNoSuchPolicy",)))
         if have_bucket and remove_buckets:
-            actions.append(("remove bucket", ["rb", "--force", "{alias}/" + bucket], None, ("NoSuchBucket",)))
+            # Every object version first, then the empty bucket: MinIO refuses a forced bucket
+            # delete (`rb --force` on a bucket with objects) once site replication has given the
+            # bucket its replication rules (MethodNotAllowed, cmd/bucket-handlers.go).
+            actions.append(("remove objects", ["rm", "--recursive", "--versions", "--force", "{alias}/" + bucket],
+                            None, ("NoSuchBucket",)))
+            actions.append(("remove bucket", ["rb", "{alias}/" + bucket], None, ("NoSuchBucket",)))
             after.update(bucket="absent", versioning=None, quota_bytes=None)
         return actions, before, after
 

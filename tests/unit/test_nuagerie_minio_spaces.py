@@ -87,8 +87,17 @@ def test_only_the_difference_is_acted_on(space, state, labels):
 
 
 def test_absent_bucket_removed_only_when_confirmed():
-    assert "remove bucket" not in _labels(m.plan_space(_space(state="absent"), _converged(), False)[0])
-    assert _labels(m.plan_space(_space(state="absent"), _converged(), True)[0])[-1] == "remove bucket"
+    assert not {"remove objects", "remove bucket"} & set(_labels(m.plan_space(_space(state="absent"), _converged(), False)[0]))
+    assert _labels(m.plan_space(_space(state="absent"), _converged(), True)[0])[-2:] == ["remove objects", "remove bucket"]
+
+
+def test_a_deleted_space_loses_every_object_version_before_a_plain_bucket_removal():
+    # A forced removal of a non-empty replicated bucket is refused by MinIO (MethodNotAllowed).
+    actions = m.plan_space(_space(state="absent"), _converged(), True)[0]
+    args = {label: argv for label, argv, _stdin, _ok in actions}
+    assert args["remove objects"][:4] == ["rm", "--recursive", "--versions", "--force"]
+    assert args["remove bucket"][0] == "rb" and "--force" not in args["remove bucket"]
+    assert args["remove objects"][-1] == args["remove bucket"][-1]
 
 
 def test_policy_allows_only_own_bucket_and_no_bucket_creation():
