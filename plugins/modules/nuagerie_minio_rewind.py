@@ -14,7 +14,7 @@ description:
   - An object whose current version differs from that one gets it back as a new current version (a server-side
     copy of the old version id, C(mc cp --version-id)); an object that did not exist at O(at) (or was deleted then)
     but exists now is removed with a delete marker (C(mc rm --stdin), batched); an object deleted since comes back.
-    Nothing is ever deleted for good: every version written since O(at) stays, so a rewind can itself be undone.
+    Nothing is ever deleted for good (every version written since O(at) stays), so a rewind can itself be undone.
   - Refuses (before any change) a moment in the future, before the bucket was created, or older than the retention
     window of noncurrent versions (O(window_days)), when versions it would need may already be expired.
   - Check mode reports the plan (counts and the first keys) without changing anything.
@@ -80,8 +80,8 @@ unchanged: {description: Number of objects already as they were at O(at) (or abs
             returned: success}
 restore_keys: {description: The first O(max_listed) keys to restore., type: list, elements: str, returned: success}
 remove_keys: {description: The first O(max_listed) keys to remove., type: list, elements: str, returned: success}
-seconds: {description: Wall time of the listing, the changes and the check., type: float, returned: success}
-errors: {description: One message per failed copy, removal or check., type: list, elements: str, returned: failure}
+seconds: {description: "Wall time of the listing, the changes and the check.", type: float, returned: success}
+errors: {description: "One message per failed copy, removal or check.", type: list, elements: str, returned: failure}
 """
 
 import json

@@ -20,7 +20,7 @@ description:
     is compared in memory (never returned, logged or written to disk outside a private temporary directory).
   - Secrets reach C(mc) on standard input, never on a command line. All writes use the regular admin and S3 APIs,
     so site replication carries them to the other sites.
-  - Per active or disabled space, converges on every site of O(lifecycle_aliases) the bucket's lifecycle (ILM):
+  - Per active or disabled space, converges on every site of O(lifecycle_aliases) the bucket's lifecycle (ILM) -
     with O(restore_window_days) > 0, exactly one rule, C(nuagerie-restore-window), that expires noncurrent versions
     O(restore_window_days) days after they stopped being current and removes expired delete markers (what keeps a
     space restorable to any moment of the window, see C(nuagerie_minio_rewind)); with 0, no lifecycle (every version
