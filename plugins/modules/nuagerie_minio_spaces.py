@@ -20,6 +20,13 @@ description:
     is compared in memory (never returned, logged or written to disk outside a private temporary directory).
   - Secrets reach C(mc) on standard input, never on a command line. All writes use the regular admin and S3 APIs,
     so site replication carries them to the other sites.
+  - Per active or disabled space, converges on every site of O(lifecycle_aliases) the bucket's lifecycle (ILM) -
+    with O(restore_window_days) > 0, exactly one rule, C(nuagerie-restore-window), that expires noncurrent versions
+    O(restore_window_days) days after they stopped being current and removes expired delete markers (what keeps a
+    space restorable to any moment of the window, see C(nuagerie_minio_rewind)); with 0, no lifecycle (every version
+    kept forever). Site replication does not carry lifecycle rules unless ILM expiry replication was asked for, so
+    each site gets its own; the state is read from each site's bucket metadata export (one call per site), and a
+    site that cannot be read is skipped with a warning (its rules are converged by the next run).
   - Supports check mode and diff mode. Reports C(changed) only when something was (or would be) changed.
   - Runs on a host where C(mc) has an alias with administrator credentials for the deployment.
 options:
@@ -51,6 +58,16 @@ options:
     description: Remove the buckets of absent spaces, with every object and version in them.
     type: bool
     default: false
+  restore_window_days:
+    description: Days a noncurrent version is kept after it stopped being current (the restore window); 0 removes
+      the lifecycle rule, keeping every version forever.
+    type: int
+    default: 0
+  lifecycle_aliases:
+    description: The C(mc) aliases of the sites whose buckets get the lifecycle rule; empty means O(alias) only.
+    type: list
+    elements: str
+    default: []
   parallel:
     description: How many spaces are changed at the same time.
     type: int
@@ -65,8 +82,8 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: One line per space that changes - bucket, versioning, quota, user status, policy and
-      attachments before and after; the secret only as C(current) or C(other).
+    details: One line per space that changes - bucket, versioning, quota, user status, policy,
+      attachments and lifecycle per site before and after; the secret only as C(current) or C(other).
 author: Nuagerie
 """
 
@@ -92,6 +109,8 @@ unknown:
     users: {description: User names., type: list, elements: str, returned: always}
     policies: {description: Policy names., type: list, elements: str, returned: always}
     buckets: {description: Bucket names., type: list, elements: str, returned: always}
+lifecycle_unread: {description: "Aliases of O(lifecycle_aliases) whose state could not be read (skipped).", type: list,
+                   elements: str, returned: always}
 actions: {description: Number of mc calls made (or that would be made in check mode)., type: int, returned: always}
 spaces: {description: Number of spaces given., type: int, returned: always}
 errors: {description: One message per space whose mc calls failed., type: list, elements: str, returned: failure}
@@ -102,6 +121,7 @@ import os
 import subprocess
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -150,6 +170,69 @@ def canonical_policy(doc):
     return sorted(statements)
 
 
+#: The one lifecycle rule of every space's bucket (see lifecycle_document).
+LIFECYCLE_RULE_ID = "nuagerie-restore-window"
+
+
+def lifecycle_document(window_days):
+    """The lifecycle (``mc ilm import`` JSON) of a space's bucket, or None for no lifecycle (window 0).
+
+    Noncurrent versions expire ``window_days`` days after they stopped being current (MinIO counts from the
+    successor's time and rounds up to the next midnight UTC), and a delete marker left alone once every older
+    version expired is removed: any moment of the last ``window_days`` days can be restored.
+    """
+    if window_days <= 0:
+        return None
+    return {"Rules": [{"ID": LIFECYCLE_RULE_ID, "Status": "Enabled",
+                       "Expiration": {"ExpiredObjectDeleteMarker": True},
+                       "NoncurrentVersionExpiration": {"NoncurrentDays": int(window_days)}}]}
+
+
+def _leaves(node, path=""):
+    """(path, text) of every leaf of a JSON-like dict, booleans as lower-case text, empty values dropped."""
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _leaves(value, f"{path}/{key}" if path else key)]
+    text = str(node).lower() if isinstance(node, bool) else str(node)
+    return [(path, text)] if text != "" else []
+
+
+def canonical_lifecycle_json(doc):
+    """Order-free form of a lifecycle given as ``mc ilm`` JSON: a sorted list of rules, each a sorted leaf list."""
+    if not doc or not doc.get("Rules"):
+        return None
+    return sorted(sorted(_leaves(rule)) for rule in doc["Rules"])
+
+
+def _xml_leaves(elem, path=""):
+    """(path, text) of every leaf element below ``elem`` (namespaces dropped, empty leaves dropped)."""
+    leaves = []
+    for child in elem:
+        tag = child.tag.rsplit("}", 1)[-1]
+        sub = f"{path}/{tag}" if path else tag
+        if len(child):
+            leaves.extend(_xml_leaves(child, sub))
+        elif (child.text or "").strip():
+            text = child.text.strip()
+            leaves.append((sub, text.lower() if text.lower() in ("true", "false") else text))
+    return leaves
+
+
+def canonical_lifecycle_xml(data):
+    """The form of :func:`canonical_lifecycle_json` for a bucket's stored ``lifecycle.xml`` (None when empty)."""
+    if not data or not data.strip():
+        return None
+    root = ET.fromstring(data)
+    rules = [sorted(_xml_leaves(rule)) for rule in root if rule.tag.rsplit("}", 1)[-1] == "Rule"]
+    return sorted(rules) or None
+
+
+def lifecycle_status(current, window_days):
+    """``current``, ``absent`` or ``other``: a bucket's lifecycle (canonical form) against the wanted one."""
+    if current == canonical_lifecycle_json(lifecycle_document(window_days)):
+        return "current"
+    return "absent" if current is None else "other"
+
+
 class McError(Exception):
     """An mc call failed; the message never contains a secret."""
 
@@ -191,22 +274,36 @@ class Mc:
             raise McError(f"mc {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:500]}")
         return lines
 
-    def export(self, kind, workdir):
-        """Run `mc admin cluster <kind> export` in workdir; return the opened zip."""
-        lines = self.run(["admin", "cluster", kind, "export", self.alias], cwd=workdir)
+    def export(self, kind, workdir, alias=None):
+        """Run `mc admin cluster <kind> export` (of ``alias``, default this alias) in workdir; return the opened zip."""
+        lines = self.run(["admin", "cluster", kind, "export", alias or self.alias], cwd=workdir)
         name = next((item["file"] for item in lines if "file" in item), None)
         if not name:
             raise McError(f"mc admin cluster {kind} export: no file reported")
         return zipfile.ZipFile(os.path.join(workdir, name))
 
 
-def read_state(mc, workdir):
-    """Read users (with secrets), policies, mappings, buckets, versioning and quotas in three calls."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+def read_state(mc, workdir, lifecycle_aliases=()):
+    """Read users (with secrets), policies, mappings, buckets, versioning, quotas and lifecycles in three calls,
+    plus one bucket metadata export per other site of ``lifecycle_aliases`` (for their lifecycles only).
+
+    ``state["lifecycle"]`` maps each alias read to {bucket: canonical lifecycle}; the aliases whose export
+    failed are in ``state["lifecycle_unread"]``.
+    """
+    sites = list(dict.fromkeys(lifecycle_aliases or [mc.alias]))
+    others = [a for a in sites if a != mc.alias]
+    with ThreadPoolExecutor(max_workers=3 + len(others)) as pool:
         iam_f = pool.submit(mc.export, "iam", workdir)
         meta_f = pool.submit(mc.export, "bucket", workdir)
         ls_f = pool.submit(mc.run, ["ls", mc.alias + "/"])
+        other_f = {a: pool.submit(mc.export, "bucket", workdir, a) for a in others}
         iam, meta, listing = iam_f.result(), meta_f.result(), ls_f.result()
+        site_meta, unread = ({mc.alias: meta} if mc.alias in sites else {}), []
+        for alias, future in other_f.items():
+            try:
+                site_meta[alias] = future.result()
+            except McError:
+                unread.append(alias)
 
     def load(zf, name, default):
         try:
@@ -222,7 +319,15 @@ def read_state(mc, workdir):
         "buckets": {item["key"].rstrip("/") for item in listing if item.get("type") == "folder"},
         "versioning": {},
         "quota": {},
+        "lifecycle": {},
+        "lifecycle_unread": unread,
     }
+    for alias, zf in site_meta.items():
+        state["lifecycle"][alias] = {name.partition("/")[0]: canonical_lifecycle_xml(zf.read(name))
+                                     for name in zf.namelist() if name.partition("/")[2] == "lifecycle.xml"}
+    for alias, zf in site_meta.items():
+        if zf is not meta:
+            zf.close()
     for name in meta.namelist():
         bucket, _, leaf = name.partition("/")
         if leaf == "versioning.xml":
@@ -235,8 +340,12 @@ def read_state(mc, workdir):
     return state
 
 
-def plan_space(space, state, remove_buckets):
-    """Return (actions, before, after) for one space; actions are (label, mc args, stdin-or-None, ok_codes)."""
+def plan_space(space, state, remove_buckets, window_days=0):
+    """Return (actions, before, after) for one space; actions are (label, mc args, stdin-or-None, ok_codes).
+
+    ``window_days`` is the restore window of the bucket's lifecycle, converged on every site of
+    ``state["lifecycle"]`` (see :func:`lifecycle_document`).
+    """
     bucket, user, secret = space["bucket"], space["access_key"], space["secret_key"]
     have_bucket = bucket in state["buckets"]
     have_user = user in state["users"]
@@ -251,6 +360,8 @@ def plan_space(space, state, remove_buckets):
         "policy": ("current" if have_policy and canonical_policy(state["policies"][user])
                    == canonical_policy(policy_document(bucket)) else ("other" if have_policy else "absent")),
         "attached": sorted(state["mappings"].get(user, [])),
+        "lifecycle": {site: lifecycle_status(buckets.get(bucket) if have_bucket else None, window_days)
+                      for site, buckets in sorted((state.get("lifecycle") or {}).items())},
     }
     actions = []
     if space["state"] == "absent":
@@ -278,6 +389,7 @@ def plan_space(space, state, remove_buckets):
         "secret": "current",
         "policy": "current",
         "attached": [user],
+        "lifecycle": {site: "current" for site in before["lifecycle"]},
     }
     if not have_bucket:
         args = ["mb", "--ignore-existing"] + (["--with-versioning"] if space["versioning"] else []) + ["{alias}/" + bucket]
@@ -289,6 +401,15 @@ def plan_space(space, state, remove_buckets):
             actions.append(("set quota", ["quota", "set", "{alias}/" + bucket, "--size", str(after["quota_bytes"])], None, ()))
         elif have_bucket:
             actions.append(("clear quota", ["quota", "clear", "{alias}/" + bucket], None, ()))
+    document = lifecycle_document(window_days)
+    for site, status in before["lifecycle"].items():
+        if status == "current":
+            continue
+        if document:
+            actions.append(("set lifecycle", ["ilm", "import", f"{site}/{bucket}"], json.dumps(document), ()))
+        else:
+            actions.append(("remove lifecycle", ["ilm", "rule", "rm", "--all", "--force", f"{site}/{bucket}"], None,
+                            ("NoSuchLifecycleConfiguration",)))
     if before["policy"] != "current":
         actions.append(("write policy", ["admin", "policy", "create", "{alias}", user, "{policy_file}"],
                         json.dumps(policy_document(bucket)), ()))
@@ -371,6 +492,8 @@ def main():
                 },
             },
             "remove_buckets": {"type": "bool", "default": False},
+            "restore_window_days": {"type": "int", "default": 0},
+            "lifecycle_aliases": {"type": "list", "elements": "str", "default": []},
             "parallel": {"type": "int", "default": 8},
             "managed_prefix": {"type": "str", "default": "nc-"},
         },
@@ -384,6 +507,8 @@ def main():
             if space[key] in seen:
                 module.fail_json(msg=f"spaces {seen[space[key]]} and {space['slug']} share the {key} {space[key]}")
             seen[space[key]] = space["slug"]
+    if p["restore_window_days"] < 0:
+        module.fail_json(msg="restore_window_days must be 0 (keep every version) or a number of days")
     for space in spaces:
         if space["state"] != "absent" and not 8 <= len(space["secret_key"]) <= 40:
             module.fail_json(msg=f"space {space['slug']}: MinIO secret keys have 8 to 40 characters")
@@ -394,7 +519,7 @@ def main():
     diff_before, diff_after = [], []
     with tempfile.TemporaryDirectory(prefix="nuagerie-minio-") as workdir:  # 0700: the IAM export holds secrets
         try:
-            state = read_state(mc, workdir)
+            state = read_state(mc, workdir, p["lifecycle_aliases"])
         except McError as exc:
             module.fail_json(msg=f"cannot read the deployment's state: {exc}", **result)
         for name in os.listdir(workdir):
@@ -402,7 +527,7 @@ def main():
 
         work = []
         for space in spaces:
-            actions, before, after = plan_space(space, state, p["remove_buckets"])
+            actions, before, after = plan_space(space, state, p["remove_buckets"], p["restore_window_days"])
             if space["state"] == "absent" and before["bucket"] == "present" and not p["remove_buckets"]:
                 result["kept_buckets"].append(space["bucket"])
             if not actions:
@@ -425,6 +550,9 @@ def main():
             kind: sorted(n for n in names if prefix and n.startswith(prefix) and n not in wanted)
             for kind, names in (("users", state["users"]), ("policies", state["policies"]), ("buckets", state["buckets"]))
         }
+        result["lifecycle_unread"] = state["lifecycle_unread"]
+        for alias in state["lifecycle_unread"]:
+            module.warn(f"site {alias}: bucket metadata unreadable, its buckets' lifecycle is left as it is this run")
         result["changed"] = bool(work)
         if module._diff:
             result["diff"] = {"before": "".join(diff_before), "after": "".join(diff_after)}

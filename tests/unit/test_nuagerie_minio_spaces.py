@@ -1,5 +1,7 @@
 """Unit tests of the planning half of plugins/modules/nuagerie_minio_spaces.py (no MinIO needed)."""
 
+import json
+
 import pytest
 
 from modules import nuagerie_minio_spaces as m
@@ -148,3 +150,84 @@ def test_other_errors_and_other_steps_are_not_tried_again(tmp_path):
     step = ("set quota", ["quota", "set", "{alias}/nc-a", "--size", "1"], None, ())
     assert m.run_actions(quota, str(tmp_path), {"slug": "a"}, [step], sleep=lambda _: None) is not None
     assert len(quota.calls) == 1
+
+
+# --- lifecycle: the restore window (issue 16) --------------------------------------------------
+
+STORED = (b"<LifecycleConfiguration><Rule><ID>nuagerie-restore-window</ID><Status>Enabled</Status><Filter><Prefix>"
+          b"</Prefix></Filter><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>"
+          b"<NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+          b"</LifecycleConfiguration>")
+
+
+def test_stored_lifecycle_xml_equals_the_wanted_json():
+    """What MinIO stores (bucket metadata export, checked on a local MinIO) equals what is imported."""
+    assert m.canonical_lifecycle_xml(STORED) == m.canonical_lifecycle_json(m.lifecycle_document(30))
+    assert m.lifecycle_status(m.canonical_lifecycle_xml(STORED), 30) == "current"
+    assert m.lifecycle_status(m.canonical_lifecycle_xml(STORED), 7) == "other"
+    assert m.lifecycle_status(m.canonical_lifecycle_xml(STORED), 0) == "other"
+    assert m.lifecycle_status(None, 30) == "absent"
+    assert m.lifecycle_status(None, 0) == "current"
+
+
+@pytest.mark.parametrize("data", [None, b"", b"  ", b"<LifecycleConfiguration></LifecycleConfiguration>"])
+def test_empty_lifecycle_is_none(data):
+    assert m.canonical_lifecycle_xml(data) is None
+    assert m.canonical_lifecycle_json({"Rules": []}) is None
+    assert m.lifecycle_document(0) is None
+
+
+def test_namespaced_xml_and_rule_order_do_not_matter():
+    other = (b'<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><Status>Enabled</Status>'
+             b"<ID>b</ID></Rule><Rule><ID>a</ID><Status>Disabled</Status></Rule></LifecycleConfiguration>")
+    assert m.canonical_lifecycle_xml(other) == m.canonical_lifecycle_json(
+        {"Rules": [{"ID": "a", "Status": "Disabled"}, {"ID": "b", "Status": "Enabled"}]})
+
+
+def _sites(**buckets_per_site):
+    return {site: buckets for site, buckets in buckets_per_site.items()}
+
+
+def test_lifecycle_is_set_on_every_site_that_lacks_it():
+    state = _converged(lifecycle=_sites(nuagerie={"nc-a": m.canonical_lifecycle_xml(STORED)}, b={}))
+    actions, before, after = m.plan_space(_space(), state, False, 30)
+    assert [(a[0], a[1]) for a in actions] == [("set lifecycle", ["ilm", "import", "b/nc-a"])]
+    assert json.loads(actions[0][2]) == m.lifecycle_document(30)
+    assert before["lifecycle"] == {"b": "absent", "nuagerie": "current"}
+    assert after["lifecycle"] == {"b": "current", "nuagerie": "current"}
+
+
+def test_converged_lifecycle_means_no_action():
+    stored = m.canonical_lifecycle_xml(STORED)
+    state = _converged(lifecycle=_sites(nuagerie={"nc-a": stored}, b={"nc-a": stored}))
+    assert m.plan_space(_space(), state, False, 30)[0] == []
+
+
+def test_changed_window_rewrites_and_zero_removes():
+    stored = m.canonical_lifecycle_xml(STORED)
+    state = _converged(lifecycle=_sites(nuagerie={"nc-a": stored}))
+    actions = m.plan_space(_space(), state, False, 7)[0]
+    assert _labels(actions) == ["set lifecycle"]
+    assert json.loads(actions[0][2])["Rules"][0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
+    actions = m.plan_space(_space(), state, False, 0)[0]
+    assert [(a[0], a[1], a[3]) for a in actions] == [
+        ("remove lifecycle", ["ilm", "rule", "rm", "--all", "--force", "nuagerie/nc-a"], ("NoSuchLifecycleConfiguration",))]
+
+
+def test_new_bucket_gets_its_lifecycle_after_creation():
+    state = dict(_empty(), lifecycle=_sites(nuagerie={}, b={}))
+    labels = _labels(m.plan_space(_space(), state, False, 30)[0])
+    assert labels.index("create bucket") < labels.index("set lifecycle")
+    assert labels.count("set lifecycle") == 2
+
+
+def test_absent_space_keeps_its_bucket_lifecycle():
+    state = _converged(lifecycle=_sites(nuagerie={}))
+    actions = m.plan_space(_space(state="absent"), state, False, 30)[0]
+    assert "set lifecycle" not in _labels(actions)
+
+
+def test_unread_site_is_not_planned():
+    """A site whose export failed is not in state['lifecycle'] at all: nothing is planned there."""
+    state = _converged(lifecycle=_sites(nuagerie={"nc-a": m.canonical_lifecycle_xml(STORED)}), lifecycle_unread=["b"])
+    assert m.plan_space(_space(), state, False, 30)[0] == []
