@@ -435,23 +435,39 @@ def plan_space(space, state, remove_buckets, window_days=0):
     return actions, before, after
 
 
-# A user just added may not be visible yet to the next admin call (seen once in CI: "attach
-# policy ... XMinioAdminNoSuchUser" right after "set user" on a 4-node site): those steps are
-# tried again a few times, briefly; any other error, or the same one after the last try, stands.
+# Steps MinIO may answer too early, each with the error that says so, are tried again a few
+# times with a growing wait; any other error, or the same one after the last try, stands.
+# - A user just added may not be visible yet to the next admin call (seen once in CI: "attach
+#   policy ... XMinioAdminNoSuchUser" right after "set user" on a 4-node site).
+# - A bucket emptied with `rm --versions` may still be refused by `rb` (seen once in CI:
+#   BucketNotEmpty "You must delete all versions" right after the rm on a site-replicated
+#   bucket): the deletes of versions are replicated to the other site asynchronously.
 IAM_LAG_STEPS = ("attach policy", "detach policy", "enable user")
 IAM_LAG_ERROR = "XMinioAdminNoSuchUser"
 IAM_LAG_TRIES = 5
 IAM_LAG_DELAY = 1.0
+PURGE_LAG_STEP = "remove bucket"
+PURGE_LAG_ERROR = "BucketNotEmpty"
+PURGE_LAG_TRIES = 8   # waits 1 + 2 + ... + 7 = 28 s at most
+
+
+def lag_retry(label):
+    """The (error, tries) with which step ``label`` is tried again, or (None, 1)."""
+    if label in IAM_LAG_STEPS:
+        return IAM_LAG_ERROR, IAM_LAG_TRIES
+    if label == PURGE_LAG_STEP:
+        return PURGE_LAG_ERROR, PURGE_LAG_TRIES
+    return None, 1
 
 
 def run_mc_step(mc, label, args, stdin, ok_codes, sleep=time.sleep):
-    """Run one mc step; retry a step of IAM_LAG_STEPS failing with IAM_LAG_ERROR (raises McError)."""
-    tries = IAM_LAG_TRIES if label in IAM_LAG_STEPS else 1
+    """Run one mc step; retry it while it fails with its lag error (see lag_retry; raises McError)."""
+    error, tries = lag_retry(label)
     for attempt in range(1, tries + 1):
         try:
             return mc.run(args, stdin=stdin, ok_codes=ok_codes)
         except McError as exc:
-            if attempt == tries or IAM_LAG_ERROR not in str(exc):
+            if attempt == tries or error not in str(exc):
                 raise
             sleep(IAM_LAG_DELAY * attempt)
 

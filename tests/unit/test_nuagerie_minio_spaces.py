@@ -152,6 +152,30 @@ def test_other_errors_and_other_steps_are_not_tried_again(tmp_path):
     assert len(quota.calls) == 1
 
 
+RB = ("remove bucket", ["rb", "{alias}/nc-a"], None, ("NoSuchBucket",))
+NOT_EMPTY = ("mc rb nuagerie/nc-a: Failed to remove `nuagerie/nc-a`. The bucket you tried to delete is not empty. "
+             "You must delete all versions in the bucket. [BucketNotEmpty]")
+
+
+def test_rb_is_tried_again_while_the_deleted_versions_are_still_being_replicated(tmp_path):
+    mc, waits = FlakyMc(3, NOT_EMPTY), []
+    assert m.run_actions(mc, str(tmp_path), {"slug": "a"}, [RB], sleep=waits.append) is None
+    assert len(mc.calls) == 4 and waits == [1.0, 2.0, 3.0]
+
+
+def test_rb_fails_after_the_last_try_naming_the_space(tmp_path):
+    mc = FlakyMc(99, NOT_EMPTY)
+    error = m.run_actions(mc, str(tmp_path), {"slug": "a"}, [RB], sleep=lambda _: None)
+    assert error.startswith("space a: remove bucket: ") and "BucketNotEmpty" in error
+    assert len(mc.calls) == m.PURGE_LAG_TRIES
+
+
+def test_a_user_lag_error_on_rb_is_not_tried_again(tmp_path):
+    mc = FlakyMc(1, NO_USER)
+    assert m.run_actions(mc, str(tmp_path), {"slug": "a"}, [RB], sleep=lambda _: None) is not None
+    assert len(mc.calls) == 1
+
+
 # --- lifecycle: the restore window (issue 16) --------------------------------------------------
 
 STORED = (b"<LifecycleConfiguration><Rule><ID>nuagerie-restore-window</ID><Status>Enabled</Status><Filter><Prefix>"
