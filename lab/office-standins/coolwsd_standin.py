@@ -51,7 +51,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from standin_common import Handler, log, serve  # noqa: E402
+from standin_common import Handler, http_call, log, serve  # noqa: E402
 
 CONFIG = os.environ.get("COOLWSD_STANDIN_CONFIG", "/etc/coolwsd/coolwsd.xml")
 PORT = int(os.environ.get("COOLWSD_STANDIN_PORT", "9980"))
@@ -227,14 +227,8 @@ def discovery(base: str) -> str:
 
 
 def wopi_get(url: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": "COOLWSD HTTP Agent (stand-in)"})
-    try:
-        with urllib.request.urlopen(request, timeout=20, context=ssl.create_default_context()) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:   # no answer at all: status 0
-        return 0, str(exc).encode()
+    """A WOPI call as coolwsd makes it (its user agent)."""
+    return http_call(url, "COOLWSD HTTP Agent (stand-in)")
 
 
 class Coolwsd(Handler):

@@ -46,16 +46,13 @@ import ipaddress
 import json
 import os
 import socket
-import ssl
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from standin_common import Handler, JwtError, jwt_sign, jwt_verify, log, serve  # noqa: E402
+from standin_common import Handler, JwtError, http_call, jwt_sign, jwt_verify, log, serve  # noqa: E402
 
 CONFIG_DIR = os.environ.get("DS_STANDIN_CONFIG_DIR", "/etc/onlyoffice/documentserver")
 PORT = int(os.environ.get("DS_STANDIN_PORT", "0"))
@@ -155,15 +152,8 @@ def outbox_headers(cfg: dict, payload: dict) -> dict:
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, headers={"User-Agent": "Node.js/6.13 (stand-in)", **(headers or {})},
-                                     method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=20, context=ssl.create_default_context()) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:   # no answer at all: status 0
-        return 0, str(exc).encode()
+    """A download or callback as the document server makes it (its user agent)."""
+    return http_call(url, "Node.js/6.13 (stand-in)", data, headers)
 
 
 def db_connect(cfg: dict):

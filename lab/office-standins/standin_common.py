@@ -13,6 +13,8 @@ import json
 import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -118,3 +120,21 @@ def serve(handler: type, address: str, port: int, cert: str | None = None, key: 
         server.serve_forever()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(0)
+
+
+def http_call(url: str, user_agent: str, data: bytes | None = None,
+              headers: dict | None = None) -> tuple[int, bytes]:
+    """GET (or POST ``data``) ``url`` as the server would, checking TLS against the trust store.
+
+    Returns the status and body; an HTTP error is an answer (its status and body); no answer at
+    all (refused, unresolved, timeout) is status 0 with the reason as body.
+    """
+    request = urllib.request.Request(url, data=data, headers={"User-Agent": user_agent, **(headers or {})},
+                                     method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=20, context=ssl.create_default_context()) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, str(exc).encode()
