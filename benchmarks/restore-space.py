@@ -11,11 +11,17 @@ plugins/modules/nuagerie_minio_rewind.py against it:
   3. storage: bytes of current objects vs all versions (``mc du --versions``) and on the drives
      (``du``), i.e. what keeping the noncurrent versions costs for that churn;
   4. the module in check mode (the plan), then for real (timed), then again (nothing left);
-  5. every object read back and hashed: the bucket must hold exactly the objects of T.
+  5. every object read back and hashed: the bucket must hold exactly the objects of T;
+  6. does the bucket quota count the noncurrent versions? A hard quota a little above the
+     current objects (below all versions) is set and a small object written every 15 s until
+     one is refused or QUOTA_WAIT seconds pass (MinIO checks against its scanner's usage);
+     then the control: a quota above all versions accepts the write (refused case), or one
+     below the current objects refuses it (accepted case: the scanner did measure).
 
 Usage (from the repository root): ``.venv/bin/python benchmarks/restore-space.py [N] [size KiB]``
 Environment: NUAGERIE_ARTIFACT_DIR (default ~/.cache/nuagerie/artifacts), CHURN_OVERWRITE (0.2),
-CHURN_DELETE (0.1), CHURN_NEW (0.1) as fractions of N. Stops its MinIO and removes its files at the end.
+CHURN_DELETE (0.1), CHURN_NEW (0.1) as fractions of N, QUOTA_WAIT (900 s; 0 skips step 6). Stops its
+MinIO and removes its files at the end.
 """
 
 from __future__ import annotations
@@ -171,6 +177,9 @@ def main() -> None:
             extra = sorted(set(got) - set(expected))[:5]
             differ = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])[:5]
             raise SystemExit(f"mismatch: missing {missing}, extra {extra}, different {differ}")
+        quota_wait = int(os.environ.get("QUOTA_WAIT", "900"))
+        if quota_wait > 0:
+            quota_step(mc_bin, mcconf, work, du(False), du(True), quota_wait)
     finally:
         server.terminate()
         try:
@@ -178,6 +187,56 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def quota_step(mc_bin: str, mcconf: Path, work: Path, current: int, every: int, wait: int) -> None:
+    """Step 6: whether MinIO's bucket quota counts noncurrent versions, measured by refusals."""
+    probe = work / "probe"
+    probe.write_bytes(os.urandom(64 * 1024))
+    mib = 1024 * 1024
+
+    def run(*args: str) -> tuple[bool, str]:
+        proc = subprocess.run([mc_bin, "--config-dir", str(mcconf), "--quiet", *args],
+                              capture_output=True, text=True, check=False)
+        return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+
+    def set_quota(size: int) -> None:
+        ok, out = run("quota", "set", "bench/nc-bench", "--size", str(size))
+        if not ok:
+            raise SystemExit(f"mc quota set: {out[-300:]}")
+
+    def probe_until(refused: bool, seconds: int) -> tuple[float | None, str]:
+        """Write a 64 KiB object every 15 s until its outcome is `refused`; seconds waited or None."""
+        start, n = time.monotonic(), 0
+        while True:
+            n += 1
+            ok, out = run("cp", "--disable-multipart", str(probe), f"bench/nc-bench/quota-probe-{n}")
+            if ok != refused:
+                return time.monotonic() - start, out
+            if time.monotonic() - start > seconds:
+                return None, out
+            time.sleep(15)
+
+    # Headroom: more than the probes written while waiting, far less than the noncurrent bytes.
+    headroom = min(4 * mib, (every - current) // 4)
+    print(f"quota: current objects {current / mib:.1f} MiB, all versions {every / mib:.1f} MiB; "
+          f"hard quota set to {(current + headroom) / mib:.1f} MiB (current + {headroom / mib:.1f} MiB)")
+    set_quota(current + headroom)
+    waited, out = probe_until(refused=True, seconds=wait)
+    if waited is not None:
+        print(f"quota: a 64 KiB write REFUSED {waited:.0f} s after the quota was set ({out[-160:]}): "
+              f"the noncurrent versions count against the quota")
+        set_quota(every + 64 * mib)
+        control, out = probe_until(refused=False, seconds=60)
+        print(f"quota control: with the quota above all versions the write is "
+              f"{'accepted' if control is not None else 'STILL REFUSED: ' + out[-160:]}")
+    else:
+        print(f"quota: writes still accepted after {wait} s: the noncurrent versions do not count "
+              f"(or the scanner has not measured the bucket yet)")
+        set_quota(current // 2)
+        control, out = probe_until(refused=True, seconds=wait)
+        print(f"quota control: with the quota below the current objects the write is "
+              f"{'refused after %.0f s' % control if control is not None else 'STILL ACCEPTED (no scan yet)'}")
 
 
 if __name__ == "__main__":
