@@ -30,7 +30,7 @@ description:
   - C(phase=served) - once the playbook has given every frontend the wave's config.php - stamps
     each space C(done) or C(rolled_back) for its target with C(served_at) and makes its
     C(downtime_seconds) run from maintenance on to that moment (the occ host alone reopened it
-    earlier: C(occ_host_downtime_seconds)). Users reach any frontend, so this is their downtime.
+    earlier, kept as C(occ_host_downtime_seconds)). Users reach any frontend, so this is their downtime.
   - C(phase=report) returns every given space's record.
   - Each space's phase is recorded in C(state_dir)/upgrade/<slug>.json (root only) before and
     after each step, so a run killed at any point is finished by the next one - a space C(done)
