@@ -240,7 +240,8 @@ def upgrade_report(plan: Mapping, records: Mapping[str, Mapping]) -> list[dict]:
 
     :param plan: :func:`upgrade_plan`'s result.
     :param records: ``{slug: record}`` of every space that was in a wave.
-    :returns: rows ``{space, from, to, release, outcome, downtime_seconds, occ_upgrade_seconds,
+    :returns: rows ``{space, from, to, release, outcome, downtime_seconds (until every frontend
+        serves it), occ_host_downtime_seconds (until the occ host did), occ_upgrade_seconds,
         error}`` sorted by slug; outcome is ``upgraded``, ``rolled back``, ``failed`` (left in
         maintenance: see the error), ``blocked``, ``current``, ``not-installed``, ``inactive``
         or ``not reached`` (the error budget stopped the fleet first).
@@ -263,6 +264,7 @@ def upgrade_report(plan: Mapping, records: Mapping[str, Mapping]) -> list[dict]:
                 outcome = "not reached"
         rows.append({"space": slug, "from": row["from"], "to": row["to"], "release": release,
                      "outcome": outcome, "downtime_seconds": rec.get("downtime_seconds"),
+                     "occ_host_downtime_seconds": rec.get("occ_host_downtime_seconds"),
                      "occ_upgrade_seconds": rec.get("occ_upgrade_seconds"),
                      "error": rec.get("error") or (row["why"] if outcome in ("blocked",) else "")})
     return rows

@@ -27,6 +27,10 @@ description:
   - C(phase=rollback) - for the spaces whose upgrade failed - restores the dump (if C(occ upgrade)
     had started) and the kept config.php (maintenance still on). The playbook then switches the
     links back. C(phase=reopen) turns maintenance off and checks the space on its old release.
+  - C(phase=served) - once the playbook has given every frontend the wave's config.php - stamps
+    each space C(done) or C(rolled_back) for its target with C(served_at) and makes its
+    C(downtime_seconds) run from maintenance on to that moment (the occ host alone reopened it
+    earlier, kept as C(occ_host_downtime_seconds)). Users reach any frontend, so this is their downtime.
   - C(phase=report) returns every given space's record.
   - Each space's phase is recorded in C(state_dir)/upgrade/<slug>.json (root only) before and
     after each step, so a run killed at any point is finished by the next one - a space C(done)
@@ -37,7 +41,7 @@ options:
     description: What to do.
     type: str
     required: true
-    choices: [preflight, prepare, upgrade, rollback, reopen, report]
+    choices: [preflight, prepare, upgrade, rollback, reopen, served, report]
   spaces:
     description: Spaces of the wave (filter C(nuagerie_nextcloud_upgrade_wave)), with C(from), C(to) and C(step); hold secrets.
     type: list
@@ -515,6 +519,21 @@ class Upgrade:
         self.write(record)
         return "done", f"working again on {space['from']}"
 
+    def served(self, space: dict, record: dict | None) -> tuple:
+        """Every frontend serves the space again: its downtime ends now, not at the occ host's reopening."""
+        if not record or record.get("to") != space["to"] or record["phase"] not in FINAL:
+            return "skipped", "not reopened"
+        if float(record.get("served_at") or 0) >= float(record.get("maintenance_off") or 0) > 0:
+            return "done", "already served"
+        if self.module.check_mode:
+            return "done", "would stamp"
+        served = now()
+        on = float(record.get("maintenance_on") or served)
+        record.update(served_at=served, occ_host_downtime_seconds=record.get("downtime_seconds"),
+                      downtime_seconds=round(served - on, 3))
+        self.write(record)
+        return "done", "served by every frontend"
+
     def one(self, phase: str, space: dict) -> tuple:
         slug = space["slug"]
         record = self.read(slug)
@@ -538,7 +557,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "phase": {"type": "str", "required": True,
-                      "choices": ["preflight", "prepare", "upgrade", "rollback", "reopen", "report"]},
+                      "choices": ["preflight", "prepare", "upgrade", "rollback", "reopen", "served", "report"]},
             # Holds secrets: the tasks set no_log, and every message is redacted (redact()). Not
             # no_log here: Ansible would then mask any returned value equal to one of its numbers.
             "spaces": {"type": "list", "elements": "dict", "required": True},

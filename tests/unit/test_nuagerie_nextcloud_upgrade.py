@@ -145,3 +145,27 @@ def test_check_mode_prepares_nothing(farm):
     up = m.Upgrade(FakeModule(farm["params"], check_mode=True))
     assert up.one("prepare", space)[1:] == ("done", "would prepare")
     assert up.read("a") is None
+
+
+def test_served_ends_the_downtime_when_every_frontend_has_the_file(farm, monkeypatch):
+    space = add_space(farm, "a", {"files": "yes"})
+    up = m.Upgrade(FakeModule(farm["params"]))
+    up.write({"slug": "a", "from": "31.0.12", "to": "32.0.6", "phase": "done", "history": [],
+              "maintenance_on": 100.0, "maintenance_off": 112.0, "downtime_seconds": 12.0})
+    monkeypatch.setattr(m, "now", lambda: 115.5)
+    assert up.one("served", space)[1:] == ("done", "served by every frontend")
+    record = up.read("a")
+    assert (record["served_at"], record["downtime_seconds"], record["occ_host_downtime_seconds"]) == (115.5, 15.5, 12.0)
+    monkeypatch.setattr(m, "now", lambda: 130.0)
+    assert up.one("served", space)[1:] == ("done", "already served")
+    assert up.read("a")["downtime_seconds"] == 15.5
+
+
+def test_served_skips_a_space_still_in_maintenance_or_on_another_step(farm):
+    space = add_space(farm, "a", {"files": "yes"})
+    up = m.Upgrade(FakeModule(farm["params"]))
+    up.write({"slug": "a", "from": "31.0.12", "to": "32.0.6", "phase": "failed", "history": [], "maintenance_on": 1.0})
+    assert up.one("served", space)[1] == "skipped"
+    up.write({"slug": "a", "from": "30.0.1", "to": "31.0.12", "phase": "done", "history": [], "maintenance_on": 1.0,
+              "maintenance_off": 2.0})
+    assert up.one("served", space)[1] == "skipped" and "served_at" not in up.read("a")
